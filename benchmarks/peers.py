@@ -1,0 +1,150 @@
+"""Adapters for the systems we compare with. Each one turns a page (HTML, or plain text for
+text-mode rows) into the text it keeps; a peer whose package is missing is skipped with a
+note. Install them with ``pip install 'cleaner[bench]'``.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import importlib.metadata
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_TERMINAL = (".", "!", "?", '"', "”", "’", "'")
+_C4_BAD = re.compile(r"javascript|cookie policy|terms of use|privacy policy|use cookies|lorem ipsum", re.I)
+
+
+@dataclass
+class Peer:
+    name: str
+    input: str  # "html" or "text"
+    package: str | None
+    make: Callable[[], Callable[[str], str]]
+    note: str = ""
+
+    def version(self) -> str:
+        if self.package is None:
+            return ""
+        try:
+            return importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            return ""
+
+    def load(self) -> Callable[[str], str] | None:
+        """The extraction function, or None when the package is not installed."""
+        try:
+            return self.make()
+        except ImportError as exc:
+            self.note = f"skipped: {exc.name or exc} not installed"
+            return None
+
+
+def c4_filter(text: str) -> str:
+    """A C4-style line filter (Raffel et al. 2020): keep lines that end in terminal
+    punctuation, have at least 3 words, and do not mention javascript or cookie/legal text."""
+    kept = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if s.endswith(_TERMINAL) and len(s.split()) >= 3 and not _C4_BAD.search(s):
+            kept.append(s)
+    return "\n".join(kept)
+
+
+def _lines_as_html(text: str) -> str:
+    """Plain text as HTML with one ``<p>`` per line, for HTML extractors on text input."""
+    return (
+        "<html><body>"
+        + "".join(f"<p>{htmllib.escape(x)}</p>" for x in text.split("\n") if x.strip())
+        + "</body></html>"
+    )
+
+
+def _on_lines(extract: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda text: extract(_lines_as_html(text))
+
+
+def _trafilatura(**options) -> Callable[[str], str]:
+    import trafilatura
+
+    return lambda html: trafilatura.extract(html, **options) or ""
+
+
+def _justext() -> Callable[[str], str]:
+    import justext
+
+    stoplist = justext.get_stoplist("English")
+
+    def run(html: str) -> str:
+        if not html.strip():
+            return ""
+        try:
+            paragraphs = justext.justext(html, stoplist)
+        except Exception:  # justext raises on unparsable input; count it as empty output
+            return ""
+        return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+    return run
+
+
+def _resiliparse() -> Callable[[str], str]:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return lambda html: extract_plain_text(html, main_content=True)
+
+
+def _boilerpy3() -> Callable[[str], str]:
+    from boilerpy3 import extractors
+
+    extractor = extractors.ArticleExtractor()
+
+    def run(html: str) -> str:
+        try:
+            return extractor.get_content(html)
+        except Exception:  # boilerpy3 raises on some pages; count it as empty output
+            return ""
+
+    return run
+
+
+def _readability() -> Callable[[str], str]:
+    import lxml.html
+    from readability import Document
+
+    def run(html: str) -> str:
+        try:
+            summary = Document(html).summary(html_partial=True)
+            return lxml.html.fromstring(summary).text_content() if summary.strip() else ""
+        except Exception:  # readability raises on empty or odd documents
+            return ""
+
+    return run
+
+
+def _ours(mode: str) -> Callable[[str], str]:
+    from cleaner import Cleaner
+
+    c = Cleaner(mode=mode)  # type: ignore[arg-type]
+    return c.clean
+
+
+def html_peers() -> list[Peer]:
+    return [
+        Peer("cleaner (html)", "html", "cleaner", lambda: _ours("html")),
+        Peer("trafilatura", "html", "trafilatura", _trafilatura),
+        Peer("trafilatura (no comments)", "html", "trafilatura", lambda: _trafilatura(include_comments=False)),
+        Peer("readability-lxml", "html", "readability-lxml", _readability),
+        Peer("resiliparse (main content)", "html", "resiliparse", _resiliparse),
+        Peer("boilerpy3", "html", "boilerpy3", _boilerpy3),
+        Peer("jusText", "html", "justext", _justext),
+    ]
+
+
+def text_peers() -> list[Peer]:
+    return [
+        Peer("cleaner (text)", "text", "cleaner", lambda: _ours("text")),
+        Peer("keep all lines", "text", None, lambda: lambda text: text),
+        Peer("C4-style line filter", "text", None, lambda: c4_filter),
+        Peer("jusText (a <p> per line)", "text", "justext", lambda: _on_lines(_justext())),
+        Peer("trafilatura (a <p> per line)", "text", "trafilatura", lambda: _on_lines(_trafilatura())),
+    ]

@@ -1,0 +1,162 @@
+"""Benchmark results as a markdown report and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _fmt(x, digits: int = 3) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
+    head = "| system | version | F1 | 95% CI | precision | recall | F1 unseen sites | pages/s | MB/s |"
+    if speed_key:
+        head += f" speed vs {speed_key} |"
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in sorted(rows, key=lambda r: -(r.get("scores", {}).get("all", {}).get("f1") or 0)):
+        if "scores" not in r:
+            out.append(
+                f"| {r['system']} | {r.get('version', '')} | {r.get('note', 'skipped')} |"
+                + " |" * (head.count("|") - 4)
+            )
+            continue
+        a, u = r["scores"]["all"], r["scores"]["unseen"]
+        lo, hi = a["f1_ci95"]
+        line = (f"| {r['system']} | {r.get('version', '')} | **{a['f1']:.3f}** | {lo:.3f}–{hi:.3f} | {a['precision']:.3f} | "
+                f"{a['recall']:.3f} | {u['f1']:.3f} | {r.get('pages_per_s', '')} | {r.get('mb_per_s', '')} |")  # fmt: skip
+        if speed_key:
+            ratio = next((v for k, v in r.items() if k.startswith("speed_vs_")), None)
+            line += f" {'' if ratio is None else f'{ratio:.2f}x'} |"
+        out.append(line)
+    return out
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    out = [
+        f"# cleaner benchmark ({results['mode']}, {results['date']})",
+        "",
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, {m['platform']}. All systems ran on the same pages in "
+        "the same process run; speed is the median of the timing passes, single core.",
+        "",
+        "## AEB, HTML input (181 pages; F1 unseen = the pages of sites not in our training data)",
+        "",
+        *_aeb_table(results["aeb_html"], "trafilatura"),
+        "",
+        "## AEB, plain-text input (resiliparse rendering, one block per line)",
+        "",
+        *_aeb_table(results["aeb_text"], "C4"),
+        "",
+        "## AEB, published outputs of other systems (our metric; validates it)",
+        "",
+        *_aeb_table(results["aeb_published"], None),
+        "",
+        "## Line labels on the hand-checked gold set (text rendering)",
+        "",
+    ]
+    for split, title in (("dev", "dev pages (not AEB)"), ("test", "AEB test pages")):
+        s = results["gold_lines"][split]
+        out += [f"{title}: {s['pages']} pages, line accuracy {s['accuracy']:.3f}", "",
+                "| class | precision | recall | F1 | lines |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+        out += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                for c, v in s["per_class"].items()]  # fmt: skip
+        out.append("")
+        out += ["Confusion (rows gold, columns predicted): " + ", ".join(s["classes"]), "", "```"]
+        out += ["  ".join(f"{n:6d}" for n in row) for row in s["confusion"]]
+        out += ["```", ""]
+    e = results["example"]
+    sn = results["snippets"]["cleaner (text)"]
+    cli = results["cli"]
+    out += [
+        "## Example page, snippets, speed and cost",
+        "",
+        f"- Example page (`fixtures/examples`): {e['body_kept']}/{e['body_total']} body lines kept, "
+        f"{e['other_kept']} other lines kept; comment lines labelled comment {e['comment_labelled']}/{e['comment_total']}, "
+        f"related lines labelled related {e['related_labelled']}/{e['related_total']}.",
+        f"- trafilatura evaluation set ({sn['pages']} pages, our text rendering): `with` snippets kept "
+        f"{sn['with_kept']:.3f}, `without` snippets dropped {sn['without_dropped']:.3f}.",
+        f"- Line labelling speed (gold pages, text): {results['line_speed']['lines_per_s']} lines/s.",
+        f"- CLI start-up (`python -m cleaner example.txt`, median of 7): {cli['startup_s_median']} s.",
+        f"- CLI on a {cli['big_input_mb']} MB text file: {cli['big_input_s']} s ({cli['big_input_mb_per_s']} MB/s), "
+        f"peak memory {cli['big_input_peak_rss_mb']} MB.",
+    ]
+    if "all_cores" in results:
+        a = results["all_cores"]
+        out.append(
+            f"- All cores ({a['cores']} worker processes, AEB text): {a['pages_per_s']} pages/s, {a['mb_per_s']} MB/s."
+        )
+    out += ["", f"Run time: {results['seconds']} s.", ""]
+    return "\n".join(out)
+
+
+def plots(results: dict, folder: Path, *, prefix: str) -> list[Path]:
+    """F1 against pages/s for every system; per-class line F1; the confusion matrix."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for rows, marker in (("aeb_html", "o"), ("aeb_text", "s")):
+        for r in results[rows]:
+            if "pages_per_s" not in r:
+                continue
+            ours = r["system"].startswith("cleaner")
+            ax.scatter(r["pages_per_s"], r["scores"]["all"]["f1"], marker=marker, s=80 if ours else 40,
+                       color="tab:red" if ours else "tab:blue")  # fmt: skip
+            ax.annotate(r["system"], (r["pages_per_s"], r["scores"]["all"]["f1"]), fontsize=7,
+                        xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("pages per second, one core (log scale)")
+    ax.set_ylabel("AEB token-shingle F1")
+    ax.set_title("AEB: accuracy against speed (circles: HTML input, squares: text input)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path = folder / f"{prefix}-f1-vs-speed.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    classes = results["gold_lines"]["dev"]["classes"]
+    width = 0.38
+    for k, split in enumerate(("dev", "test")):
+        values = [results["gold_lines"][split]["per_class"][c]["f1"] for c in classes]
+        ax.bar([i + (k - 0.5) * width for i in range(len(classes))], values, width, label=split)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("line F1")
+    ax.set_title("Line labels on the gold set, per class")
+    ax.legend()
+    fig.tight_layout()
+    path = folder / f"{prefix}-line-f1.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, split in zip(axes, ("dev", "test")):
+        matrix = results["gold_lines"][split]["confusion"]
+        totals = [max(sum(row), 1) for row in matrix]
+        shares = [[n / t for n in row] for row, t in zip(matrix, totals)]
+        ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for i, row in enumerate(matrix):
+            for j, n in enumerate(row):
+                ax.text(
+                    j, i, str(n), ha="center", va="center", fontsize=8, color="black" if shares[i][j] < 0.6 else "white"
+                )
+        ax.set_xticks(range(len(classes)), classes, rotation=30)
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(f"confusion, {split}")
+    fig.tight_layout()
+    path = folder / f"{prefix}-confusion.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+    return written

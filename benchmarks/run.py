@@ -1,0 +1,265 @@
+"""The benchmark suite: accuracy and speed of cleaner beside its peers, from one command.
+
+    python -m benchmarks --quick     # CI: every AEB page once, floors checked
+    python -m benchmarks             # release: timing repeated 3x (median), all cores, memory
+
+Everything runs on the same pages in the same process run. Accuracy: AEB token-shingle
+precision/recall/F1 (HTML, and the plain-text rendering of the text-mode issue) with 95 %
+bootstrap intervals, over all pages and over pages from sites unseen in training; oracle
+rows; line-level per-class scores and confusion matrices on the gold set; snippet rates on
+trafilatura's evaluation set. Speed: pages/s, MB/s and lines/s on one core (median of the
+repetitions) and on all cores, as a ratio to trafilatura measured in the same run; peak
+memory and start-up time of the CLI. Results: a markdown table on stdout; JSON, a markdown
+report and PNG plots in benchmarks/results/. Exit 1 when an accuracy figure falls below
+benchmarks/floors.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import datasets, evaluate, peers
+from benchmarks.metrics import page_score
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+FLOORS = HERE / "floors.json"
+PUBLISHED = datasets.BENCH / "published"
+
+
+def _timed_run(extract, inputs: list[str], repeats: int) -> tuple[list[str], float]:
+    """Outputs of ``extract`` on every input and the median wall time of ``repeats`` passes."""
+    times = []
+    outputs: list[str] = []
+    for _ in range(repeats):
+        outputs = []
+        t0 = time.perf_counter()
+        for x in inputs:
+            outputs.append(extract(x))
+        times.append(time.perf_counter() - t0)
+    return outputs, statistics.median(times)
+
+
+def aeb_rows(pages, systems: list[peers.Peer], *, repeats: int) -> list[dict]:
+    rows = []
+    for peer in systems:
+        extract = peer.load()
+        row = {"system": peer.name, "input": peer.input, "version": peer.version()}
+        if extract is None:
+            rows.append(dict(row, note=peer.note))
+            print(f"bench: {peer.name}: {peer.note}", file=sys.stderr)
+            continue
+        inputs = [p.html if peer.input == "html" else p.text for p in pages]
+        outputs, seconds = _timed_run(extract, inputs, repeats)
+        scores = evaluate.score_groups([(p, page_score(o, p.gold)) for p, o in zip(pages, outputs)])
+        megabytes = sum(len(x.encode("utf-8")) for x in inputs) / 1e6
+        row.update(scores=scores, seconds=round(seconds, 3), pages_per_s=round(len(pages) / seconds, 1),
+                   mb_per_s=round(megabytes / seconds, 2))  # fmt: skip
+        rows.append(row)
+        print(
+            f"bench: {peer.name:32s} F1 {scores['all']['f1']:.3f}  {row['pages_per_s']:8.1f} pages/s", file=sys.stderr
+        )
+    return rows
+
+
+def oracle_rows(pages) -> list[dict]:
+    oracle = evaluate.aeb_scores(evaluate.oracle_text, pages)
+    return [{"system": "oracle: lines aligned to the gold", "input": "text", "scores": oracle}]
+
+
+def published_rows(pages) -> list[dict]:
+    """Other systems' published AEB outputs, scored with our metric (reference rows)."""
+    rows = []
+    for path in sorted(PUBLISHED.glob("*.json.gz")):
+        data = json.loads(gzip.decompress(path.read_bytes()))
+        outputs = data.get("output", data)
+        per_page = [(p, page_score((outputs.get(p.id) or {}).get("articleBody"), p.gold)) for p in pages]
+        rows.append({"system": f"{path.name.split('.')[0]} (published output)", "input": "html",
+                     "scores": evaluate.score_groups(per_page)})  # fmt: skip
+    return rows
+
+
+def line_level(repeats: int) -> tuple[dict, dict]:
+    """Per-class line scores on the gold set (text rendering) and the cleaner's line speed."""
+    from cleaner import Cleaner
+
+    c = Cleaner(mode="text")
+    pages = datasets.gold_pages()
+
+    def labels(text: str) -> list[str]:
+        return [x.label for x in c.label(text, mode="text") if x.label != "blank"]
+
+    scores = evaluate.gold_line_scores(labels, pages)
+    texts = [p.text for p in pages]
+    _, seconds = _timed_run(lambda t: c.label(t, mode="text"), texts, repeats)
+    n_lines = sum(len(p.labels) for p in pages)
+    return scores, {"lines_per_s": round(n_lines / seconds), "lines": n_lines}
+
+
+def example_page() -> dict:
+    """The bundled example page: what is kept and how its labelled lines come out."""
+    from collections import Counter
+
+    import cleaner
+
+    example = next(p for p in datasets.gold_pages() if p.dataset == "example")
+    predicted = [x.label for x in cleaner.label(example.text) if x.label != "blank"]
+    pairs = Counter(zip(example.labels, predicted))
+    return {
+        "body_kept": pairs[("body", "body")],
+        "body_total": example.labels.count("body"),
+        "other_kept": sum(n for (g, p), n in pairs.items() if p == "body" and g != "body"),
+        "comment_labelled": pairs[("comment", "comment")],
+        "comment_total": example.labels.count("comment"),
+        "related_labelled": pairs[("related", "related")],
+        "related_total": example.labels.count("related"),
+    }
+
+
+def snippets() -> dict:
+    import cleaner
+
+    pages = datasets.snippet_pages()
+    return {"cleaner (text)": evaluate.snippet_rates(lambda p: cleaner.clean(p["text"], mode="text"), pages)}
+
+
+def _cli(args: list[str], stdin: bytes = b"") -> tuple[float, int]:
+    """Wall time and peak memory (KiB) of one CLI run in a fresh process."""
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        f"p = subprocess.run([sys.executable, '-m', 'cleaner', *{args!r}], input=sys.stdin.buffer.read(), "
+        "stdout=subprocess.DEVNULL); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, check=True)
+    seconds, rss, rc = out.stdout.split()
+    if rc != b"0":
+        raise RuntimeError(f"cleaner {' '.join(args)} exited {rc.decode()}")
+    return float(seconds), int(rss)
+
+
+def cli_costs(full: bool) -> dict:
+    example = str(datasets.EXAMPLE.with_suffix(".txt"))
+    startup = [_cli([example])[0] for _ in range(7)]
+    out = {"startup_s_median": round(statistics.median(startup), 3)}
+    size_mb = 100 if full else 20
+    text = datasets.EXAMPLE.with_suffix(".txt").read_bytes()
+    big = (text + b"\n") * (size_mb * 1_000_000 // (len(text) + 1))
+    seconds, rss = _cli(["-"], big)
+    out.update(big_input_mb=round(len(big) / 1e6, 1), big_input_s=round(seconds, 2),
+               big_input_mb_per_s=round(len(big) / 1e6 / seconds, 2), big_input_peak_rss_mb=round(rss / 1024, 1))  # fmt: skip
+    return out
+
+
+def _clean_page(text: str) -> int:
+    import cleaner
+
+    return len(cleaner.clean(text, mode="text"))
+
+
+def all_cores(pages) -> dict:
+    """Text-mode throughput with one worker process per core (multiprocessing)."""
+    import multiprocessing as mp
+
+    texts = [p.text for p in pages] * 3
+    cores = os.cpu_count() or 1
+    with mp.get_context("spawn").Pool(cores) as pool:
+        pool.map(_clean_page, texts[:cores])  # warm the workers (model load)
+        t0 = time.perf_counter()
+        pool.map(_clean_page, texts, chunksize=8)
+        seconds = time.perf_counter() - t0
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    return {"cores": cores, "pages_per_s": round(len(texts) / seconds, 1), "mb_per_s": round(mb / seconds, 2)}
+
+
+def check_floors(results: dict) -> list[str]:
+    floors = json.loads(FLOORS.read_text())
+    failures = []
+    for key, floor in floors.items():
+        if key.startswith("_"):
+            continue
+        value = results["headline"].get(key)
+        if value is None or value < floor:
+            failures.append(f"{key} = {value} is below the floor {floor}")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one timing pass, no all-cores run, 20 MB memory test")
+    parser.add_argument("--no-peers", action="store_true", help="only cleaner and the baselines")
+    args = parser.parse_args(argv)
+    repeats = 1 if args.quick else 3
+    t0 = time.perf_counter()
+    pages = datasets.aeb_pages()
+    html_systems = peers.html_peers()[:1] if args.no_peers else peers.html_peers()
+    text_systems = peers.text_peers()[:3] if args.no_peers else peers.text_peers()
+    results: dict = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "mode": "quick" if args.quick else "full",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    results["aeb_html"] = aeb_rows(pages, html_systems, repeats=repeats)
+    results["aeb_text"] = aeb_rows(pages, text_systems, repeats=repeats) + oracle_rows(pages)
+    results["aeb_published"] = published_rows(pages)
+    results["gold_lines"], results["line_speed"] = line_level(repeats)
+    results["example"] = example_page()
+    results["snippets"] = snippets()
+    results["cli"] = cli_costs(full=not args.quick)
+    if not args.quick:
+        results["all_cores"] = all_cores(pages)
+    _add_ratios(results)
+    results["headline"] = _headline(results)
+    results["seconds"] = round(time.perf_counter() - t0, 1)
+
+    from benchmarks import report
+
+    RESULTS.mkdir(exist_ok=True)
+    name = "quick" if args.quick else "full"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    markdown = report.markdown(results)
+    (RESULTS / f"{name}.md").write_text(markdown)
+    report.plots(results, RESULTS, prefix=name)
+    print(markdown)
+    failures = check_floors(results)
+    for failure in failures:
+        print(f"bench: FLOOR: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _add_ratios(results: dict) -> None:
+    """Speed as a ratio to trafilatura (HTML) and to the C4-style filter (text), same run."""
+    by_name = {r["system"]: r for r in results["aeb_html"] + results["aeb_text"] if "pages_per_s" in r}
+    for rows, base in (("aeb_html", "trafilatura"), ("aeb_text", "C4-style line filter")):
+        reference = by_name.get(base)
+        for r in results[rows]:
+            if reference and "mb_per_s" in r:
+                r[f"speed_vs_{base.split()[0].split('-')[0].lower()}"] = round(r["mb_per_s"] / reference["mb_per_s"], 3)
+
+
+def _headline(results: dict) -> dict:
+    def f1(rows: str, system: str, group: str = "all") -> float | None:
+        row = next((r for r in results[rows] if r["system"] == system and "scores" in r), None)
+        return row["scores"][group]["f1"] if row else None
+
+    dev = results["gold_lines"]["dev"]["per_class"]
+    return {
+        "aeb_text_f1": f1("aeb_text", "cleaner (text)"),
+        "aeb_text_f1_unseen": f1("aeb_text", "cleaner (text)", "unseen"),
+        "aeb_html_f1": f1("aeb_html", "cleaner (html)"),
+        "gold_dev_body_f1": dev["body"]["f1"],
+        "gold_dev_comment_f1": dev["comment"]["f1"],
+        "gold_dev_related_f1": dev["related"]["f1"],
+        "gold_dev_boilerplate_f1": dev["boilerplate"]["f1"],
+        "example_body_kept_share": results["example"]["body_kept"] / max(results["example"]["body_total"], 1),
+        "snippets_with_kept": results["snippets"]["cleaner (text)"]["with_kept"],
+    }

@@ -1,0 +1,185 @@
+"""Command line: ``python -m cleaner [FILE ...]`` (or ``cleaner``).
+
+Reads each FILE (``-`` or none: standard input), writes the cleaned text to standard output.
+Exit status: 0 done, 1 an input or output could not be read or written (one line on stderr
+naming it), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from cleaner import decode as decoding
+from cleaner.model import CLASSES, ModelError
+
+# Text larger than this is cleaned in pieces of about PIECE_LINES lines (cut at a blank line
+# where one is near), so memory stays bounded however large the input.
+WHOLE_LIMIT = 8 << 20
+PIECE_LINES = 20_000
+HTML_LIMIT = 256 << 20
+EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
+
+
+class InputError(Exception):
+    """An input that cannot be cleaned; the message names it."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cleaner",
+        description="Strip boilerplate from scraped pages (plain text or HTML): keep the article.",
+        epilog="Exit status: 0 done; 1 an input or output failed (named on stderr); 2 usage error.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="input files; '-' or none reads standard input")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--labels", action="store_true", help="print every line as label<TAB>score<TAB>text")
+    out.add_argument("--json", action="store_true", help="print every line as a JSON object (JSON Lines)")
+    p.add_argument("--keep", default="body", help="labels to keep, comma-separated (default: body)")
+    p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this (0-1)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--html", dest="mode", action="store_const", const="html", help="treat input as HTML")
+    mode.add_argument("--text", dest="mode", action="store_const", const="text", help="treat input as plain text")
+    p.add_argument("--model", default=None, help="model file (.npz) from `python -m cleaner.train`")
+    p.set_defaults(mode="auto")
+    return p
+
+
+def _open(name: str) -> BinaryIO:
+    if name == "-":
+        return sys.stdin.buffer
+    if os.path.isdir(name):
+        raise InputError(f"{name}: is a directory")
+    try:
+        return open(name, "rb")
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]:
+    """Yield (mode, text) pieces of one input: the whole input when small or HTML, else
+    pieces of about PIECE_LINES lines decoded incrementally."""
+    head = stream.read(WHOLE_LIMIT)
+    if decoding.looks_binary(head):
+        kind = "gzip" if head[:2] == b"\x1f\x8b" else "PDF" if head[:5] == b"%PDF-" else "binary"
+        raise InputError(f"{name}: looks like {kind} data, not text or HTML")
+    from cleaner.segment import looks_like_html
+
+    sniffed = decoding.decode(head[:4096])
+    is_html = mode == "html" or (mode == "auto" and looks_like_html(sniffed))
+    rest = stream.read(1)
+    if not rest:
+        yield ("html" if is_html else "text"), decoding.decode(head)
+        return
+    if is_html:
+        data = head + rest + stream.read(HTML_LIMIT)
+        if stream.read(1):
+            raise InputError(f"{name}: HTML larger than {HTML_LIMIT >> 20} MB; split it or use --text")
+        yield "html", decoding.decode(data)
+        return
+    # Large text: decode incrementally (UTF-8 with a BOM skipped, stray bytes as cp1252).
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="cleaner-cp1252")
+    carry = ""
+    chunk = head + rest
+    while chunk:
+        carry += decoder.decode(chunk)
+        lines = carry.split("\n")
+        while len(lines) > PIECE_LINES + 1:
+            cut = PIECE_LINES
+            for back in range(min(2000, cut)):  # a blank line near the cut keeps paragraphs whole
+                if not lines[cut - back].strip():
+                    cut -= back
+                    break
+            yield "text", "\n".join(lines[:cut]) + "\n"
+            lines = lines[cut:]
+        carry = "\n".join(lines)
+        chunk = stream.read(1 << 20)
+    carry += decoder.decode(b"", final=True)
+    if carry:
+        yield "text", carry
+
+
+def _write(out: BinaryIO, text: str) -> None:
+    out.write(text.encode("utf-8", "surrogatepass"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from cleaner.api import Cleaner
+
+    keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
+    try:
+        cleaner = Cleaner(model=args.model, keep=keep, threshold=args.threshold, mode=args.mode)
+    except ValueError as exc:
+        print(f"cleaner: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModelError as exc:
+        print(f"cleaner: {exc}", file=sys.stderr)
+        return EXIT_IO
+    out = sys.stdout.buffer
+    status = EXIT_OK
+    for name in args.files or ["-"]:
+        index = 0
+        try:
+            stream = _open(name)
+            try:
+                for mode, text in _pieces(name, stream, args.mode):
+                    if args.labels or args.json:
+                        for line in cleaner.label(text, mode=mode):
+                            if args.json:
+                                record = {"file": name, "index": index, "label": line.label, "score": round(line.score, 4),
+                                          "probabilities": {k: round(v, 4) for k, v in line.probabilities.items()},
+                                          "text": line.text}  # fmt: skip
+                                _write(out, json.dumps(record, ensure_ascii=False) + "\n")
+                            else:
+                                _write(out, f"{line.label}\t{line.score:.3f}\t{line.text}\n")
+                            index += 1
+                    else:
+                        cleaned = cleaner.clean(text, mode=mode)
+                        if cleaned:
+                            _write(out, cleaned + "\n")
+            finally:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+        except InputError as exc:
+            print(f"cleaner: {exc}", file=sys.stderr)
+            status = EXIT_IO
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            print(f"cleaner: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+            status = EXIT_IO
+    out.flush()
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m cleaner`` and the ``cleaner`` script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        parser.error("--threshold takes a number between 0 and 1")
+    unknown = [k for k in args.keep.split(",") if k.strip() and k.strip() not in CLASSES]
+    if unknown:
+        parser.error(f"--keep takes labels among {', '.join(CLASSES)}; got {', '.join(unknown)}")
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # The reader went away (`cleaner big.txt | head -1`): stop quietly on stdout, say so once.
+        try:
+            sys.stdout = None  # type: ignore[assignment]  # no flush of a dead pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        finally:
+            print("cleaner: output closed before all text was written (broken pipe)", file=sys.stderr)
+        return EXIT_IO
+    except KeyboardInterrupt:
+        print("cleaner: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The public API: :class:`Cleaner`, :func:`clean`, :func:`label`, :class:`LabeledLine`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from cleaner import features
+from cleaner import model as model_io
+from cleaner.decode import decode
+from cleaner.segment import Lines, looks_like_html, segment_html, segment_text
+
+Mode = Literal["auto", "text", "html"]
+LABELS = model_io.CLASSES
+BLANK = "blank"
+
+
+@dataclass(frozen=True)
+class LabeledLine:
+    """One line of the input with its label.
+
+    ``text`` is the line without its terminator, ``end`` the terminator (``"\\n"``,
+    ``"\\r\\n"``, ``"\\r"`` or ``""`` on the last line), so
+    ``"".join(l.text + l.end for l in lines)`` gives back the (decoded) input.
+    ``label`` is one of ``body``, ``comment``, ``related``, ``boilerplate``, or ``blank``
+    for an empty line; ``probabilities`` maps every class to its probability (empty for
+    blank lines); ``score`` is the probability of ``label``.
+    """
+
+    index: int
+    text: str
+    label: str
+    probabilities: dict[str, float]
+    end: str = "\n"
+
+    @property
+    def score(self) -> float:
+        return self.probabilities.get(self.label, 1.0 if self.label == BLANK else 0.0)
+
+
+class Cleaner:
+    """A loaded classifier with its settings; build once, use from any thread.
+
+    Parameters
+    ----------
+    model : path of a model file made by ``python -m cleaner.train``; the shipped one if None.
+    keep : the labels ``clean`` keeps.
+    threshold : keep a line when the summed probability of the ``keep`` labels is at least
+        this; lower keeps more (recall), higher keeps less (precision). None keeps the
+        lines whose most probable label is in ``keep``.
+    mode : ``"text"``, ``"html"``, or ``"auto"`` to detect HTML from the input.
+
+    >>> c = Cleaner(keep=("body", "comment"))
+    >>> c.clean("Home | News | Sport\\n\\nThe council approved the new budget on Tuesday after a long debate.")
+    'The council approved the new budget on Tuesday after a long debate.'
+    """
+
+    def __init__(self, *, model: str | Path | None = None, keep: Iterable[str] = ("body",),
+                 threshold: float | None = None, mode: Mode = "auto"):  # fmt: skip
+        self.keep = _check_keep(keep)
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
+        if mode not in ("auto", "text", "html"):
+            raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
+        self.threshold = threshold
+        self.mode = mode
+        self.model = model_io.load(model or model_io.DEFAULT_MODEL, feature_names=features.feature_names())
+
+    # -- the pipeline: segment, features, predict ---------------------------------------------
+
+    def segment(self, text: str | bytes, *, mode: Mode | None = None) -> Lines:
+        """Decode and split the input into lines (HTML is parsed when detected or forced)."""
+        text = decode(text)
+        mode = mode or self.mode
+        if mode == "html" or (mode == "auto" and looks_like_html(text)):
+            return segment_html(text)
+        return segment_text(text)
+
+    def predict(self, lines: Lines) -> np.ndarray:
+        """Class probabilities of the non-blank lines (rows in line order)."""
+        X = features.text_features(lines, self.model.vocab)
+        if len(X) == 0:
+            return np.zeros((0, len(LABELS)))
+        first, *rest = self.model.networks
+        P = first.predict_proba(X)
+        for network in rest:  # the context pass re-reads each line with its surroundings
+            P = network.predict_proba(features.context_features(X, P))
+        return P
+
+    def _kept(self, lines: Lines, keep: tuple[str, ...], threshold: float | None) -> np.ndarray:
+        P = self.predict(lines)
+        cols = [LABELS.index(k) for k in keep]
+        if threshold is None:
+            chosen = np.isin(P.argmax(axis=1), cols)
+        else:
+            chosen = P[:, cols].sum(axis=1) >= threshold
+        kept = np.zeros(len(lines), dtype=bool)
+        kept[features.nonblank_index(lines)] = chosen
+        return kept
+
+    # -- public ----------------------------------------------------------------------------
+
+    def label(self, text: str | bytes, *, mode: Mode | None = None) -> list[LabeledLine]:
+        """Label every line; see :func:`cleaner.label`."""
+        lines = self.segment(text, mode=mode)
+        P = self.predict(lines)
+        out: list[LabeledLine] = []
+        rows = iter(P.tolist())
+        for i, (t, end) in enumerate(zip(lines.text, lines.end)):
+            if not t.strip():
+                out.append(LabeledLine(i, t, BLANK, {}, end))
+                continue
+            probs = dict(zip(LABELS, next(rows)))
+            out.append(LabeledLine(i, t, max(probs, key=probs.__getitem__), probs, end))
+        return out
+
+    def clean(self, text: str | bytes, *, keep: Iterable[str] | None = None, threshold: float | None = None,
+              mode: Mode | None = None) -> str:  # fmt: skip
+        """The kept lines; see :func:`cleaner.clean`."""
+        lines = self.segment(text, mode=mode)
+        keep_t = self.keep if keep is None else _check_keep(keep)
+        kept = self._kept(lines, keep_t, self.threshold if threshold is None else threshold)
+        return assemble(lines, kept)
+
+
+def assemble(lines: Lines, kept: np.ndarray) -> str:
+    """Join kept lines; one blank line where the input had a paragraph break between them."""
+    out: list[str] = []
+    previous_block = None
+    for i in np.flatnonzero(kept).tolist():
+        block = int(lines.block[i])
+        if previous_block is not None and block != previous_block:
+            out.append("")
+        out.append(lines.text[i])
+        previous_block = block
+    return "\n".join(out)
+
+
+def _check_keep(keep: Iterable[str]) -> tuple[str, ...]:
+    keep = (keep,) if isinstance(keep, str) else tuple(keep)
+    unknown = [k for k in keep if k not in LABELS]
+    if unknown or not keep:
+        raise ValueError(f"keep takes labels among {', '.join(LABELS)}; got {', '.join(map(repr, unknown)) or 'none'}")
+    return keep
+
+
+_default: Cleaner | None = None
+_default_lock = threading.Lock()
+
+
+def default_cleaner() -> Cleaner:
+    """The shared instance behind :func:`clean` and :func:`label`, loaded on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Cleaner()
+    return _default
+
+
+def clean(text: str | bytes, *, keep: Iterable[str] = ("body",), threshold: float | None = None,
+          mode: Mode = "auto") -> str:  # fmt: skip
+    """Drop boilerplate: return the lines labelled as one of ``keep``, in order, with a blank
+    line where the input had a paragraph break between kept lines. Lines are never rewritten.
+
+    ``text`` may be ``str`` or ``bytes`` (decoded by BOM, UTF-8, the page's declared charset,
+    then UTF-8 with replacement; never an exception). HTML is detected (or force ``mode``).
+
+    >>> import cleaner
+    >>> cleaner.clean("Share on Facebook\\nThe council approved the new budget on Tuesday after a long debate.")
+    'The council approved the new budget on Tuesday after a long debate.'
+    """
+    return default_cleaner().clean(text, keep=keep, threshold=threshold, mode=mode)
+
+
+def label(text: str | bytes, *, mode: Mode = "auto") -> list[LabeledLine]:
+    """Label every line: exactly one :class:`LabeledLine` per input line (blank lines too,
+    as ``blank``), with class probabilities.
+
+    >>> import cleaner
+    >>> lines = cleaner.label("Leave a Reply\\n\\nThe council approved the new budget on Tuesday after a long debate.")
+    >>> [(l.label, l.text[:13]) for l in lines]
+    [('comment', 'Leave a Reply'), ('blank', ''), ('body', 'The council a')]
+    """
+    return default_cleaner().label(text, mode=mode)

@@ -1,0 +1,138 @@
+"""Cue phrases and DOM cue words, shared by the features (inference) and the corpus builder
+(distant labels), so both read a cue the same way.
+
+Phrases cover English plus the languages of our data (German, French, Spanish, Portuguese,
+Italian, Polish, Russian, Dutch); they are one signal among many, never the only one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE
+
+# Comment prompts, forms and counts.
+COMMENT_PHRASE = re.compile(
+    r"^\W*(?:leave a (?:reply|comment)|post a comment|add (?:a|your) comment|write a comment|"
+    r"\d+\s+(?:comments?|responses?|replies|reader comments|kommentare?|commentaires?|comentarios?|"
+    r"coment[aá]rios?|commenti|komentarz[ey]?|комментари[йяев]*)|"
+    r"(?:no|one|two|three)\s+(?:comments?|responses?)|comments?\s*(?:\(\d+\)|:\s*\d+)|comments? are closed|"
+    r"your email address will not be published|required fields are marked|log in to (?:comment|reply)|"
+    r"you must be logged in to post a comment|sign in to comment|join the (?:discussion|conversation)|"
+    r"show comments|view comments|load(?:ing)? comments|reply\s*↓?$|cancel reply|notify me of (?:follow-up|new)|"
+    r"kommentar (?:schreiben|verfassen|abgeben)|kommentare?\s*(?:\(\d+\))?$|ihre e-mail-adresse wird nicht veröffentlicht|"
+    r"schreibe einen kommentar|laisser un commentaire|votre adresse (?:e-)?mail ne sera pas publiée|"
+    r"deja (?:un|tu) comentario|tu dirección de correo electrónico no será publicada|deixe (?:um|seu) comentário|"
+    r"lascia un commento|dodaj komentarz|оставить комментарий|comments?$|responses?$|reacties?$)",
+    _I,
+)
+# Headings that open a list of teasers for other articles.
+RELATED_HEADING = re.compile(
+    r"^\W*(?:you (?:may|might) (?:also )?(?:like|enjoy|be interested)|related(?: (?:posts?|articles?|stories|"
+    r"content|news|coverage|links|reading|topics))?|more (?:from|on|in|about|stories|news|articles)\b|"
+    r"recommended(?: for you| stories| articles| reading)?|read (?:next|more|also)\b|also (?:read|on|see)\b|"
+    r"see also|most (?:popular|read|viewed|shared|emailed|commented)|trending(?: now| stories)?|"
+    r"popular (?:posts|stories|articles|now)|top stories|editor'?s? picks|don'?t miss|what to read next|"
+    r"around the web|from around the web|promoted stories|sponsored stories|latest (?:news|stories|posts|articles)|"
+    r"weitere (?:artikel|beiträge|themen|nachrichten|meldungen)|das könnte sie auch interessieren|"
+    r"lesen sie auch|auch interessant|meistgelesen|ähnliche (?:artikel|beiträge)|mehr zum thema|"
+    r"à lire aussi|lire aussi|vous aimerez aussi|articles? similaires|sur le même sujet|"
+    r"te puede interesar|noticias relacionadas|art[ií]culos relacionados|lee también|"
+    r"leia (?:também|mais)|veja também|not[ií]cias relacionadas|mais lidas|"
+    r"leggi anche|articoli correlati|potrebbe interessarti|czytaj (?:też|także)|zobacz (?:też|także)|"
+    r"читайте также|похожие (?:статьи|новости)|lees ook|gerelateerde artikelen)\W*$",
+    _I,
+)
+# Bylines and datelines: "By Jane Doe", "Published 3 May 2019", "12.03.2019 14:00".
+BYLINE = re.compile(
+    r"^\W*(?i:by|von|par|por|di|door|autor|author|posted by|written by|geschrieben von|publié par):?\s+"
+    r"(?:[A-ZÀ-ÞА-Я][\w.'’-]*,?\s*){1,4}(?:$|[|,•·/–—-]|\s(?i:and|und|et|y|e|on|am|le|el|em|in|for|\d))|"
+    r"^\W*(?i:published|updated|posted|veröffentlicht|aktualisiert|publié|publicado|atualizado|pubblicato)\b|"
+    r"^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|"
+    r"^\W*(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}\b",
+)
+# Words of the furniture every site repeats (legal, account, sharing, ads), in our data's
+# languages; the features count them per line.
+BOILERPLATE_WORDS = frozenset(
+    """copyright reserved privacy cookie cookies terms newsletter subscribe subscription unsubscribe
+    login logout signup register sitemap rss facebook twitter instagram pinterest linkedin youtube whatsapp
+    share tweet email print advertisement advertising sponsored imprint disclaimer contact faq
+    impressum datenschutz datenschutzerklärung nutzungsbedingungen abonnieren anmelden abmelden teilen
+    drucken werbung anzeige kontakt agb mentions légales confidentialité partager abonner connexion
+    publicité privacidad compartir suscribirse suscríbete publicidad contacto aviso política privacidade
+    compartilhar assine publicidade contato condizioni condividi iscriviti pubblicità contatti
+    prywatności udostępnij reklama kontakt zaloguj подписаться реклама поделиться конфиденциальности
+    ©""".split()
+)
+# "Read more" opening a line (features.py also looks at line ends).
+READ_MORE = re.compile(
+    r"\W*(?:read more|continue reading|weiterlesen|mehr lesen|lire la suite|leer más|leia mais|"
+    r"continua a leggere|czytaj dalej|читать далее)",
+    _I,
+)
+
+# DOM class/id tokens (segment.Dom.tokens) that mark comment and related-content regions.
+_COMMENT_DOM = re.compile(
+    r"\b(?:comments?\w*|commentlist|respond|replies|reply|disqus\w*|discussion\w*|dsq\w*|talkback|leserkommentare?|kommentare?)\b"
+)
+_RELATED_DOM = re.compile(
+    r"\b(?:related\w*|relatedposts|recommend\w*|recirc\w*|outbrain\w*|taboola\w*|teasers?|"
+    r"alsolike|youmaylike|morestories|popular\w*|trending\w*|mostread|mostpopular|readnext|"
+    r"nextread|zergnet|yarpp\w*|crp|similar\w*|aehnliche|weitere)\b"
+)
+
+
+def comment_phrase(text: str) -> bool:
+    """A comment prompt or count: "Leave a Reply", "12 Comments", "Kommentar schreiben".
+
+    >>> comment_phrase("Leave a Reply"), comment_phrase("Reply to the minister")
+    (True, False)
+    """
+    return len(text) < 120 and COMMENT_PHRASE.search(text) is not None
+
+
+def related_heading(text: str) -> bool:
+    """A heading that opens teasers: "You May Also Like", "Lesen Sie auch".
+
+    >>> related_heading("You May Also Like"), related_heading("Related Posts:"), related_heading("Related to this")
+    (True, True, False)
+    """
+    return len(text) < 60 and RELATED_HEADING.search(text) is not None
+
+
+def is_byline(text: str) -> bool:
+    """A short byline or dateline.
+
+    >>> is_byline("By Jane Doe, Reuters"), is_byline("By the end of 2020 the plan had failed.")
+    (True, False)
+    >>> is_byline("Nov. 19, 2019 8:03 am ET"), is_byline("by MARK SMITH and Ann Lee")
+    (True, True)
+    """
+    return len(text) < 80 and BYLINE.search(text) is not None
+
+
+_NEAREST = 10  # tokens of the nearest ancestors; a cue far up the tree says little about a line
+
+
+def _nearest(tokens: str) -> str:
+    return " ".join(tokens.split(" ", _NEAREST)[:_NEAREST])
+
+
+def comment_dom_cue(tokens: str) -> str | None:
+    """The comment-region word among a line's nearest ancestors' class/id tokens, if any.
+
+    >>> comment_dom_cue("comment body commentlist main"), comment_dom_cue("entry content")
+    ('comment', None)
+    """
+    match = _COMMENT_DOM.search(_nearest(tokens))
+    return match.group(0) if match else None
+
+
+def related_dom_cue(tokens: str) -> str | None:
+    """The related-content word among a line's nearest ancestors' class/id tokens, if any.
+
+    >>> related_dom_cue("title jp relatedposts post")
+    'relatedposts'
+    """
+    match = _RELATED_DOM.search(_nearest(tokens))
+    return match.group(0) if match else None

@@ -1,0 +1,91 @@
+"""Bytes to ``str``: byte-order mark, strict UTF-8, the page's declared charset, then UTF-8
+with replacement characters. Never raises on any byte string."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+__all__ = ["decode", "looks_binary"]
+
+
+def _cp1252_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
+    # Stray cp1252 bytes inside UTF-8 (’ “ ” – … typed in a legacy editor) are common on
+    # the web: map each undecodable byte through cp1252, or U+FFFD where cp1252 has none.
+    bad = error.object[error.start : error.end]
+    return bad.decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("cleaner-cp1252", _cp1252_bytes)
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head)
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "replace").lower()
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    # A page that declares UTF-8 but failed strict UTF-8 is damaged UTF-8, not another codec.
+    return None if codec in ("utf-8", "utf-16", "utf-32") else codec
+
+
+def decode(data: bytes | bytearray | memoryview | str) -> str:
+    """Decode page bytes to text.
+
+    Order: a byte-order mark; strict UTF-8 (declarations often lie, see the data README);
+    the charset the page declares in ``<meta>``; UTF-8 with each bad byte read as cp1252
+    (U+FFFD where cp1252 has no character).
+
+    >>> decode(b"caf\\xc3\\xa9")
+    'café'
+    >>> decode(b'<meta charset="windows-1252">caf\\xe9')[-4:]
+    'café'
+    >>> decode(b"It\\x92s \\xc3\\xa9t\\xc3\\xa9")
+    'It’s été'
+    """
+    if isinstance(data, str):
+        return data
+    data = bytes(data)
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, "replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _declared_charset(data[:4096])
+    if declared:
+        try:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return data.decode("utf-8", "cleaner-cp1252")
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for bytes that are clearly not text (NUL bytes without a UTF-16/32 mark, or
+    a gzip/PDF/image/zip signature), judged on the first 8 KiB.
+
+    >>> looks_binary(b"%PDF-1.7 ...")
+    True
+    >>> looks_binary("héllo".encode())
+    False
+    """
+    head = bytes(data[:8192])
+    if any(head.startswith(bom) for bom, _ in _BOMS):
+        return False
+    if head.startswith((b"\x1f\x8b", b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return True
+    return b"\x00" in head

@@ -1,0 +1,440 @@
+"""The feature matrix of a page's lines, computed in bulk with numpy.
+
+One function serves training and inference (``cleaner.train`` calls it too), so a model
+never sees features computed two ways. Per non-blank line: shape of the text (length,
+words, punctuation, capitals, digits), how prose-like it is (terminal punctuation, density
+of function words: the page's own most frequent short words, which needs no word list, and
+the model's vocabulary learned from training pages), cue phrases, position; then context:
+the same for the neighbouring lines, window averages, the line's block (paragraph), and
+where the page's prose mass lies relative to the line.
+
+Speed comes from treating the page as one array of code points: character classes by table
+look-up, per-line sums by ``np.add.reduceat``, words as runs of letters and digits hashed in
+bulk. Only cue phrases use regular expressions, and only on the short lines they apply to.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+
+from cleaner import cues
+from cleaner.segment import Lines
+
+# Character classes, one bit each, looked up per code point below U+10000.
+_LETTER, _DIGIT, _UPPER, _SPACE, _PUNCT, _CJK, _TERMINAL, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
+_SEPARATOR, _QUOTE, _COMMA, _BULLET, _AT, _COLON, _ELLIPSIS = 256, 512, 1024, 2048, 4096, 8192, 16384
+_CHARS = {
+    _TERMINAL: ".!?。！？", _CLOSER: "\"'”’»)]*", _SEPARATOR: "|•·»›/", _QUOTE: "\"“”„«»‘’",
+    _COMMA: ",，、", _BULLET: "-*•·▪►>–—", _AT: "@", _COLON: ":：", _ELLIPSIS: "…",
+}  # fmt: skip
+_PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count as function words
+_SHORT_WORD = 5
+_CUE_LINE_MAX = 120  # cue phrases are looked for in lines shorter than this
+
+BASE_NAMES = (
+    "log_chars", "log_words", "word_len", "frac_letter", "frac_digit", "frac_upper", "frac_punct",
+    "frac_space", "frac_cjk", "title_words", "short_words", "frequent_words", "vocab_words",
+    "boilerplate_words", "terminal", "colon_end", "ellipsis_end", "bullet_start", "separators",
+    "comment_phrase", "related_heading", "byline", "read_more", "url_or_mail", "year", "duplicate",
+    "quotes", "commas", "break_before", "break_after", "block_lines", "block_index", "prose",
+)  # fmt: skip
+_NEIGHBOURS = (-2, -1, 1, 2)
+_WINDOW_NAMES = ("log_words", "terminal", "frequent_words", "prose", "separators", "boilerplate_words")
+_WINDOWS = (3, 10)
+_PAGE_NAMES = (
+    "position", "log_from_start", "log_from_end", "prose_before", "prose_after", "log_since_comment_cue",
+    "log_since_related_cue", "log_since_prose", "log_to_prose", "chars_vs_page_max",
+    "page_has_breaks", "page_prose_share", "log_page_lines",
+)  # fmt: skip
+
+
+def feature_names() -> list[str]:
+    """Names of the columns of :func:`text_features`, in order.
+
+    >>> feature_names()[:3]
+    ['log_chars', 'log_words', 'word_len']
+    """
+    names = list(BASE_NAMES)
+    for offset in _NEIGHBOURS:
+        names += [f"{n}@{offset:+d}" for n in BASE_NAMES] + [f"exists@{offset:+d}"]
+    for w in _WINDOWS:
+        names += [f"{n}~{w}" for n in _WINDOW_NAMES]
+    names += list(_PAGE_NAMES)
+    return names
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """Class bits and lower-case code point of every code point below U+10000, built on first
+    use (about 40 ms: the regex engine classifies the whole range in bulk)."""
+    bmp = "".join(map(chr, range(0xD800))) + "\0" * 0x800 + "".join(map(chr, range(0xE000, 0x10000)))
+
+    def where(pattern: str) -> np.ndarray:
+        return np.fromiter((m.start() for m in re.finditer(pattern, bmp)), dtype=np.int64)
+
+    bits = np.zeros(0x10000, dtype=np.uint16)
+    lower = np.arange(0x10000, dtype=np.uint32)
+    letters = where(r"[^\W\d_]")
+    bits[letters] |= _LETTER
+    bits[where(r"\d")] |= _DIGIT
+    bits[where(r"\s")] |= _SPACE
+    for cp in letters.tolist():
+        ch = bmp[cp]
+        if ch.isupper():
+            bits[cp] |= _UPPER
+        low = ch.lower()
+        if len(low) == 1:
+            lower[cp] = ord(low)
+    for cp in np.flatnonzero(bits == 0).tolist():
+        category = unicodedata.category(bmp[cp])[0]
+        if category == "M":  # combining marks belong to their word (Devanagari, Thai, ...)
+            bits[cp] |= _LETTER
+        elif category in "PS":
+            bits[cp] |= _PUNCT
+    for lo, hi in ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x3040, 0x30FF)):
+        bits[lo : hi + 1] |= np.where((bits[lo : hi + 1] & _LETTER) > 0, _CJK, 0).astype(np.uint16)
+    bits[0xD800:0xE000] = 0
+    for flag, chars in _CHARS.items():
+        for ch in chars:
+            bits[ord(ch)] |= flag
+    return bits, lower
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-cased words as the features see them: runs of letters and digits.
+
+    >>> words_of("Don't stop-me now, 2024!")
+    ['don', 't', 'stop', 'me', 'now', '2024']
+    """
+    return [w.lower() for w in _WORD_RUN.findall(text)]
+
+
+_WORD_RUN = re.compile(r"[^\W_]+")
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bits_table, lower_table = _tables()
+    clipped = np.minimum(cps, 0xFFFF)
+    bits = bits_table[clipped]
+    bits[cps > 0xFFFF] = _PUNCT  # emoji and other astral symbols
+    low = np.where(cps > 0xFFFF, cps, lower_table[clipped])
+    return bits, low
+
+
+def _word_spans(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    wordy = (bits & (_LETTER | _DIGIT)) > 0
+    edges = np.diff(np.concatenate([[0], wordy.view(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # starts, ends (exclusive)
+
+
+def _word_keys(low: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
+    """A 64-bit key per word (a position-weighted sum of its lower-case code points)."""
+    if len(ws) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lens = we - ws
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    idx = np.arange(lens.sum()) - np.repeat(offsets - ws, lens)
+    pos = idx - np.repeat(ws, lens)
+    c = low[idx].astype(np.int64)
+    h1 = np.add.reduceat(c, offsets)
+    h2 = np.add.reduceat(c * (pos * 131 + 7) * (pos + 3), offsets)
+    return h2 * 1_000_003 + h1 * 64 + np.minimum(lens, 63)
+
+
+@lru_cache(maxsize=16)
+def word_keys(words: tuple[str, ...]) -> np.ndarray:
+    """Sorted keys of a word list (as :func:`_word_keys` computes them in a page)."""
+    if not words:
+        return np.zeros(0, dtype=np.int64)
+    bits, low = _classify(_codepoints("\n".join(words)))
+    ws, we = _word_spans(bits)
+    return np.unique(_word_keys(low, ws, we))
+
+
+_CUE_REGEXES = (
+    ("comment", cues.COMMENT_PHRASE, 120),
+    ("related", cues.RELATED_HEADING, 60),
+    ("byline", cues.BYLINE, 80),
+)
+_MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais",
+               "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
+
+
+def _cue_flags(texts: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Which lines say a cue phrase. The phrases are anchored at the line's start, so each
+    is tried once per short line rather than at every character."""
+    n = len(texts)
+    out = {}
+    short = np.flatnonzero(lengths < _CUE_LINE_MAX).tolist()
+    for name, pattern, max_len in _CUE_REGEXES:
+        match = pattern.match
+        flag = np.zeros(n)
+        flag[[i for i in short if lengths[i] < max_len and match(texts[i])]] = 1.0
+        out[name] = flag
+    # "Read more" and truncation marks at a line's start or end.
+    start = cues.READ_MORE.match
+    out["read_more"] = np.fromiter(
+        (bool(start(t)) or t[-24:].lower().rstrip(" .:>)]").endswith(_MORE_WORDS) for t in texts), dtype=float, count=n
+    )
+    return out
+
+
+class _Pages:
+    """Page boundaries of the rows of a feature matrix (several pages are featurized in one
+    pass): for each row, the index of its page's first and last row."""
+
+    def __init__(self, page: np.ndarray):
+        n = len(page)
+        new = np.ones(n, dtype=bool)
+        new[1:] = page[1:] != page[:-1]
+        self.starts = np.flatnonzero(new)
+        self.of_row = np.cumsum(new) - 1
+        ends = np.append(self.starts[1:], n) - 1
+        self.first = self.starts[self.of_row]
+        self.last = ends[self.of_row]
+        self.size = (self.last - self.first + 1).astype(float)
+        self.index = np.arange(n)
+
+    def total(self, x: np.ndarray) -> np.ndarray:
+        """Per-row sum of ``x`` over the row's page."""
+        return np.add.reduceat(x, self.starts, axis=0)[self.of_row]
+
+    def before(self, x: np.ndarray) -> np.ndarray:
+        """Per-row sum of ``x`` over the earlier rows of the same page."""
+        exclusive = np.cumsum(x, axis=0) - x
+        return exclusive - exclusive[self.first]
+
+    def shift(self, a: np.ndarray, offset: int) -> np.ndarray:
+        """Rows moved by ``offset`` (row i gets row i+offset), zero beyond the page."""
+        src = self.index + offset
+        ok = (src >= self.first) & (src <= self.last)
+        out = np.zeros_like(a)
+        out[ok] = a[src[ok]]
+        return out
+
+    def window_mean(self, a: np.ndarray, w: int) -> np.ndarray:
+        """Mean of rows i-w..i+w, clipped to the page, columnwise."""
+        c = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
+        lo = np.maximum(self.index - w, self.first)
+        hi = np.minimum(self.index + w, self.last) + 1
+        return (c[hi] - c[lo]) / (hi - lo)[:, None]
+
+    def since(self, mask: np.ndarray) -> np.ndarray:
+        """Rows since the last row of the page where ``mask`` holds (0 on it); 1000 if none."""
+        last = np.maximum.accumulate(np.where(mask, self.index, -1))
+        return np.where(last >= self.first, self.index - last, 1000).astype(float)
+
+    def until(self, mask: np.ndarray) -> np.ndarray:
+        """Rows until the next row of the page where ``mask`` holds (0 on it); 1000 if none."""
+        big = len(mask) + 1
+        nxt = np.minimum.accumulate(np.where(mask, self.index, big)[::-1])[::-1]
+        return np.where(nxt <= self.last, nxt - self.index, 1000).astype(float)
+
+
+def nonblank_index(lines: Lines) -> np.ndarray:
+    """Indices of the lines that get a label (the non-blank ones)."""
+    return np.flatnonzero(~lines.blank)
+
+
+def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
+
+    ``vocab`` is the model's list of frequent words (see ``cleaner.train``). ``page`` numbers
+    the page of every line when ``lines`` holds several pages (non-decreasing); all context
+    stays within a page, so a page gets the same rows alone or in a batch.
+
+    >>> from cleaner.segment import segment_text
+    >>> X = text_features(segment_text("Home | News\\n\\nThe minister spoke at length today."))
+    >>> X.shape == (2, len(feature_names()))
+    True
+    """
+    keep = nonblank_index(lines)
+    n = len(keep)
+    if n == 0:
+        return np.zeros((0, len(feature_names())))
+    pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
+    page_of_line = pages.of_row
+    texts = [lines.text[i] for i in keep.tolist()]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    joined = "\n".join(texts)
+    cps = _codepoints(joined)
+    bits, low = _classify(cps)
+    pos = np.arange(len(cps))
+
+    def per_line(flag: int) -> np.ndarray:
+        return np.add.reduceat((bits & flag) > 0, starts)[:n].astype(float)
+
+    letters, digits, upper = per_line(_LETTER), per_line(_DIGIT), per_line(_UPPER)
+    spaces, punct, cjk = per_line(_SPACE), per_line(_PUNCT), per_line(_CJK)
+    spaces[:-1] -= 1  # the "\n" that joins each line to the next is not the line's own
+    separators, quotes, commas = per_line(_SEPARATOR), per_line(_QUOTE), per_line(_COMMA)
+    at_signs = per_line(_AT)
+    chars = lengths.astype(float)
+
+    ws, we = _word_spans(bits)
+    word_line = np.searchsorted(starts, ws, side="right") - 1
+    word_len = we - ws
+
+    def words_per_line(mask: np.ndarray | None = None) -> np.ndarray:
+        rows = word_line if mask is None else word_line[mask]
+        return np.bincount(rows, minlength=n)[:n].astype(float)
+
+    words = words_per_line()
+    title = words_per_line((bits[ws] & _UPPER) > 0) if len(ws) else np.zeros(n)
+    short = words_per_line(word_len < 3)
+    # CJK text has no spaces: count its characters as words so length features compare.
+    words_eff = np.maximum(words + cjk * 0.7, 1.0)
+
+    # Function-word density, two ways: the page's own most frequent short words (function
+    # words lead every language's frequency list, so no word list is needed), and the
+    # model's vocabulary learned from training pages.
+    keys = _word_keys(low, ws, we)
+    # Keys made unique per page, so each page finds its own most frequent words.
+    page_keys = keys + page_of_line[word_line].astype(np.int64) * np.int64(-7046029254386353131)
+    is_short = word_len <= _SHORT_WORD
+    top = np.zeros(0, dtype=np.int64)
+    if is_short.any():
+        uniq, first_at, counts = np.unique(page_keys[is_short], return_index=True, return_counts=True)
+        upage = page_of_line[word_line[is_short]][first_at]
+        order = np.lexsort((-counts, upage))
+        group_start = np.searchsorted(upage[order], upage[order], side="left")
+        rank = np.arange(len(order)) - group_start
+        chosen = order[(rank < _PAGE_TOP_WORDS) & (counts[order] >= 3)]
+        top = uniq[chosen]
+    frequent = words_per_line(np.isin(page_keys, top))
+    known = words_per_line(np.isin(keys, word_keys(tuple(vocab))))
+    boiler_words = words_per_line(np.isin(keys, word_keys(_BOILER_WORDS)))
+    boiler_words += np.fromiter(("©" in t for t in texts), dtype=float, count=n)
+    digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
+    year_like = (word_len == 4) & (digit_words == 4)
+    if year_like.any():
+        first_two = cps[ws[year_like]] * 10 + cps[ws[year_like] + 1]
+        year_like[year_like] = (first_two == ord("1") * 10 + ord("9")) | (first_two == ord("2") * 10 + ord("0"))
+    year = np.minimum(words_per_line(year_like), 1)
+    slash = cps == ord("/")
+    scheme = np.zeros(len(cps), dtype=bool)
+    if len(cps) > 2:
+        scheme[:-2] = (cps[:-2] == ord(":")) & slash[1:-1] & slash[2:]
+    url = np.minimum(np.add.reduceat(scheme, starts)[:n] + at_signs, 1).astype(float)
+
+    # Last visible character (closing quotes and brackets skipped) and first one of a line.
+    ends = starts + lengths
+    skip_end = (bits & (_SPACE | _CLOSER)) > 0
+    last = np.maximum.reduceat(np.where(skip_end, -1, pos), starts)[:n]
+    last_ok = last >= starts
+    last_bits = np.where(last_ok, bits[np.maximum(last, 0)], 0)
+    terminal = ((last_bits & _TERMINAL) > 0).astype(float)
+    colon = ((last_bits & _COLON) > 0).astype(float)
+    ellipsis = (((last_bits & _ELLIPSIS) > 0) | (last_ok & (last >= 2) & (cps[np.maximum(last, 0)] == ord(".")) &
+                (cps[np.maximum(last - 1, 0)] == ord(".")) & (cps[np.maximum(last - 2, 0)] == ord(".")))).astype(float)  # fmt: skip
+    first = np.minimum.reduceat(np.where((bits & _SPACE) > 0, len(cps), pos), starts)[:n]
+    first_ok = first < ends
+    first_c = np.minimum(first, len(cps) - 1)
+    bullet = first_ok & (
+        ((bits[first_c] & _BULLET) > 0)
+        | (((bits[first_c] & _DIGIT) > 0) & np.isin(cps[np.minimum(first_c + 1, len(cps) - 1)], [ord("."), ord(")")]))
+    )
+
+    # Duplicate lines (menus repeated in header and footer): one key per line.
+    line_of_char = np.repeat(np.arange(n), lengths + 1)[: len(cps)]
+    char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
+    char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
+    line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
+    line_key = (
+        line_key.astype(np.int64) * 1000 + lengths + page_of_line.astype(np.int64) * np.int64(-7046029254386353131)
+    )
+    _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
+    duplicate = (counts[inverse] > 1).astype(float)
+
+    flags = _cue_flags(texts, lengths)
+    block = lines.block[keep]
+    change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
+    change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
+    break_before = change[:-1].astype(float)
+    break_after = change[1:].astype(float)
+    block_start = np.flatnonzero(break_before)
+    block_of = (np.cumsum(break_before) - 1).astype(int)
+    block_lines = np.diff(np.concatenate([block_start, [n]]))[block_of].astype(float)
+    block_index = (np.arange(n) - block_start[block_of]).astype(float)
+    prose = ((words_eff >= 10) & (terminal > 0)).astype(float)
+
+    base = np.column_stack([
+        np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / chars,
+        digits / chars, upper / np.maximum(letters, 1), punct / chars, spaces / chars, cjk / chars,
+        title / words_eff, short / words_eff, frequent / words_eff, known / words_eff,
+        np.minimum(boiler_words, 3) / 3, terminal, colon, ellipsis, bullet.astype(float),
+        np.minimum(separators, 5) / 5, flags["comment"], flags["related"], flags["byline"], flags["read_more"],
+        url, year, duplicate, np.minimum(quotes, 4) / 4, np.minimum(commas / words_eff * 10, 1),
+        break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
+    ])  # fmt: skip
+
+    parts = [base]
+    exists = np.ones((n, 1))
+    for offset in _NEIGHBOURS:
+        parts += [pages.shift(base, offset), pages.shift(exists, offset)]
+    window_cols = [BASE_NAMES.index(name) for name in _WINDOW_NAMES]
+    for w in _WINDOWS:
+        parts.append(pages.window_mean(base[:, window_cols], w))
+
+    index = (pages.index - pages.first).astype(float)
+    prose_chars = prose * chars
+    total_prose = np.maximum(pages.total(prose_chars), 1.0)
+    prose_before = pages.before(prose_chars)
+    page_cols = np.column_stack([
+        index / np.maximum(pages.size - 1, 1), np.log1p(index), np.log1p(pages.size - 1 - index),
+        prose_before / total_prose, (total_prose - prose_before - prose_chars) / total_prose,
+        np.log1p(pages.since(flags["comment"] > 0)), np.log1p(pages.since(flags["related"] > 0)),
+        np.log1p(pages.since(prose > 0)), np.log1p(pages.until(prose > 0)),
+        chars / np.maximum.reduceat(chars, pages.starts)[pages.of_row],
+        (pages.total(break_before) > 1).astype(float), pages.total(prose) / pages.size, np.log1p(pages.size),
+    ])  # fmt: skip
+    parts.append(page_cols)
+    return np.hstack(parts)
+
+
+_BOILER_WORDS = tuple(sorted(w for w in cues.BOILERPLATE_WORDS if w != "©"))
+
+
+_CONTEXT_WINDOWS = (2, 5, 15)
+
+
+def context_names(classes: tuple[str, ...]) -> list[str]:
+    """Names of the columns of :func:`context_features`."""
+    names = list(BASE_NAMES) + [f"p_{c}" for c in classes]
+    for offset in (-3, -2, -1, 1, 2, 3):
+        names += [f"p_{c}@{offset:+d}" for c in classes]
+    for w in _CONTEXT_WINDOWS:
+        names += [f"p_{c}~{w}" for c in classes]
+    names += [f"p_{c}_mass_before" for c in classes] + [f"p_{c}_mass_after" for c in classes]
+    return names
+
+
+def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
+    """Second-pass features: a line's own shape plus the first pass's class probabilities of
+    the line, its neighbours and its surroundings, so a label can follow its run (a teaser
+    list under "You May Also Like" reads as one run). Rows as in ``X``; ``page`` numbers the
+    page of every row when ``X`` holds several pages."""
+    n = len(P)
+    if n == 0:
+        return np.zeros((0, len(BASE_NAMES) + P.shape[1] * 13))
+    pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
+    parts = [X[:, : len(BASE_NAMES)], P]
+    for offset in (-3, -2, -1, 1, 2, 3):
+        parts.append(pages.shift(P, offset))
+    for w in _CONTEXT_WINDOWS:
+        parts.append(pages.window_mean(P, w))
+    chars = np.expm1(X[:, 0])[:, None]
+    mass = P * chars
+    total = np.maximum(pages.total(mass), 1.0)
+    before = pages.before(mass)
+    parts += [before / total, (total - before - mass) / total]
+    return np.hstack(parts)

@@ -1,0 +1,258 @@
+"""Text or HTML to :class:`Lines`, the one record every later stage reads.
+
+Plain text: one line per input line, blank lines kept (they mark paragraph breaks), so the
+lines reproduce the input exactly. HTML: selectolax (lexbor) parses the page; invisible
+content goes; block-level elements and ``<br>`` end a line; inline text joins. Each HTML
+line keeps its DOM context (see :class:`Dom`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DOM_FLAGS", "Dom", "Lines", "looks_like_html", "render_text", "segment_html", "segment_text"]
+
+_LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
+
+
+@dataclass
+class Dom:
+    """DOM context of HTML lines, one entry per line (parallel lists)."""
+
+    tag: list[str] = field(default_factory=list)  # nearest block-level ancestor
+    depth: list[int] = field(default_factory=list)  # element depth of the line's first text
+    heading: list[int] = field(default_factory=list)  # 1-6 inside <h1>-<h6>, else 0
+    flags: list[int] = field(default_factory=list)  # bit set of DOM_FLAGS over all ancestors
+    link_chars: list[int] = field(default_factory=list)  # characters of text inside <a>
+    tokens: list[str] = field(default_factory=list)  # ancestors' class/id/role tokens, nearest first
+
+
+@dataclass
+class Lines:
+    """A page as lines: ``text`` without terminators, ``end`` the terminator of each.
+
+    ``"".join(t + e for t, e in zip(lines.text, lines.end))`` gives back the segmented text.
+    ``block`` numbers paragraphs: lines of one block share it.
+    """
+
+    text: list[str]
+    end: list[str]
+    block: np.ndarray
+    dom: Dom | None = None
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    @property
+    def blank(self) -> np.ndarray:
+        return np.fromiter((not t.strip() for t in self.text), dtype=bool, count=len(self.text))
+
+
+def segment_text(text: str) -> Lines:
+    """Split plain text into lines, keeping every character.
+
+    >>> lines = segment_text("Title\\r\\n\\nBody one.\\nBody two.")
+    >>> lines.text, lines.end
+    (['Title', '', 'Body one.', 'Body two.'], ['\\r\\n', '\\n', '\\n', ''])
+    """
+    parts = _LINE_SPLIT.split(text)
+    content = parts[0::2]
+    ends = [*parts[1::2], ""]
+    if len(content) > 1 and content[-1] == "":  # text ends with a terminator: no empty last line
+        content.pop()
+        ends.pop()
+    blank = np.fromiter((not t.strip() for t in content), dtype=bool, count=len(content))
+    block = np.cumsum(blank) if len(content) else np.zeros(0, dtype=np.int64)
+    return Lines(content, ends, block.astype(np.int64))
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd details dialog dir div dl dt fieldset "
+    "figcaption figure footer form frameset h1 h2 h3 h4 h5 h6 header hgroup hr html legend li "
+    "main menu nav ol p pre section summary table tbody td tfoot th thead tr ul caption".split()
+)
+# Content a reader never sees as text.
+_SKIP_TAGS = frozenset(
+    "script style noscript template svg math iframe object embed canvas head select option "
+    "textarea audio video map area datalist title meta link base param source track".split()
+)
+DOM_FLAGS = (
+    "list", "table", "blockquote", "figure", "form", "nav", "header", "footer",
+    "aside", "article", "main", "pre", "link", "button", "label", "time", "strong",
+)  # fmt: skip
+_FLAG_OF_TAG = {
+    "ul": "list", "ol": "list", "li": "list", "dl": "list", "menu": "list",
+    "table": "table", "blockquote": "blockquote", "q": "blockquote",
+    "figure": "figure", "figcaption": "figure", "form": "form", "nav": "nav",
+    "header": "header", "footer": "footer", "aside": "aside", "article": "article",
+    "main": "main", "pre": "pre", "a": "link", "button": "button", "label": "label",
+    "time": "time", "strong": "strong", "b": "strong",
+}  # fmt: skip
+_FLAG_BIT = {tag: 1 << DOM_FLAGS.index(name) for tag, name in _FLAG_OF_TAG.items()}
+_LINK_BIT = 1 << DOM_FLAGS.index("link")
+_PRE_BIT = 1 << DOM_FLAGS.index("pre")
+_TOKEN_SPLIT = re.compile(r"[^0-9a-z]+")  # also splits camelCase-free names like "comment-respond"
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_MAX_TOKENS = 24
+_HTML_SNIFF = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|span|a\s|table|script|br|h[1-6]|ul|li)\b", re.I
+)
+
+
+def looks_like_html(text: str) -> bool:
+    """Guess whether ``text`` is HTML from its first 2 KiB.
+
+    >>> looks_like_html("<!DOCTYPE html><html><body><p>Hi</p></body></html>")
+    True
+    >>> looks_like_html("Prices rose 3% <in> March.")
+    False
+    """
+    head = text[:2048]
+    return len(_HTML_SNIFF.findall(head)) >= 2 or head.lstrip()[:14].lower().startswith("<!doctype html")
+
+
+def _attr_tokens(attrs: dict) -> tuple[str, ...]:
+    found = []
+    for key in ("id", "class", "role", "itemprop"):
+        value = attrs.get(key)
+        if value:
+            # Letters only: drops the hashed names of CSS-in-JS classes ("bnmgrs6xg0wd").
+            found.extend(t for t in _TOKEN_SPLIT.split(value.lower()) if 1 < len(t) <= 24 and t.isalpha())
+    return tuple(found)
+
+
+def _is_hidden(attrs: dict) -> bool:
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def segment_html(html: str) -> Lines:
+    """Segment an HTML page into text lines with their DOM context.
+
+    >>> lines = segment_html("<body><nav><a href=/>Home</a></nav><p>First <b>para</b>.<br>Next</p></body>")
+    >>> lines.text
+    ['Home', 'First para.', 'Next']
+    >>> lines.dom.tag, lines.dom.link_chars
+    (['nav', 'p', 'p'], [4, 0, 0])
+    """
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    root = tree.body if tree.body is not None else tree.root
+    out_text: list[str] = []
+    out_block: list[int] = []
+    dom = Dom()
+    if root is None:
+        return Lines([], [], np.zeros(0, dtype=np.int64), dom)
+
+    # Open-element stack entries: (block tag, depth, heading, flags, tokens); the line under
+    # construction takes its context from the stack when its first text arrives.
+    stack: list[tuple[str, int, int, int, tuple[str, ...]]] = [("body", 0, 0, 0, ())]
+    pieces: list[str] = []
+    link_chars = 0
+    context = stack[-1]
+    block_id = 0
+
+    def flush() -> None:
+        nonlocal pieces, link_chars
+        if pieces:
+            line = " ".join("".join(pieces).split())
+            if line:
+                tag, depth, heading, flags, tokens = context
+                out_text.append(line)
+                out_block.append(block_id)
+                dom.tag.append(tag)
+                dom.depth.append(depth)
+                dom.heading.append(heading)
+                dom.flags.append(flags)
+                dom.link_chars.append(min(link_chars, len(line)))
+                dom.tokens.append(" ".join(dict.fromkeys(tokens[:_MAX_TOKENS])))
+        pieces = []
+        link_chars = 0
+
+    node = root.child
+    while node is not None:
+        tag = node.tag
+        descend = False
+        if tag == "-text":
+            raw = node.text_content
+            if raw:
+                top = stack[-1]
+                if top[3] & _PRE_BIT and "\n" in raw:
+                    for i, part in enumerate(raw.split("\n")):
+                        if i:
+                            flush()
+                        if part.strip():
+                            if not pieces:
+                                context = top
+                            pieces.append(part)
+                elif raw.strip() or pieces:
+                    if not pieces:
+                        context = top
+                    pieces.append(raw)
+                    if top[3] & _LINK_BIT:
+                        link_chars += len(raw.strip())
+        elif tag and tag[0] != "-" and tag not in _SKIP_TAGS:
+            attrs = node.attributes
+            if not _is_hidden(attrs):
+                if tag == "br" or tag == "hr":
+                    flush()
+                else:
+                    descend = node.child is not None
+                    if tag in _BLOCK_TAGS:
+                        flush()
+                        block_id += 1
+                    if descend:
+                        parent = stack[-1]
+                        heading = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else parent[2]
+                        stack.append(
+                            (
+                                tag if tag in _BLOCK_TAGS else parent[0],
+                                parent[1] + 1,
+                                heading,
+                                parent[3] | _FLAG_BIT.get(tag, 0),
+                                (_attr_tokens(attrs) + parent[4])[:_MAX_TOKENS],
+                            )
+                        )
+        if descend:
+            node = node.child
+            continue
+        # Leave finished elements until one has a next sibling.
+        while node is not None and node.next is None:
+            node = node.parent
+            if node is None or node.mem_id == root.mem_id:
+                node = None
+                break
+            if len(stack) > 1:
+                stack.pop()
+            if node.tag in _BLOCK_TAGS:
+                flush()
+                block_id += 1
+        if node is not None:
+            node = node.next
+    flush()
+    return Lines(out_text, ["\n"] * len(out_text), np.asarray(out_block, dtype=np.int64), dom)
+
+
+def render_text(lines: Lines, *, paragraph_breaks: bool = True) -> str:
+    """Plain text of segmented HTML as a crawler would give it: one block per line, and
+    (with ``paragraph_breaks``) a blank line between blocks.
+
+    >>> render_text(segment_html("<p>One<br>Two</p><p>Three</p>"))
+    'One\\nTwo\\n\\nThree\\n'
+    """
+    out: list[str] = []
+    previous = None
+    for text, block in zip(lines.text, lines.block.tolist()):
+        if paragraph_breaks and previous is not None and block != previous:
+            out.append("")
+        out.append(text)
+        previous = block
+    return "\n".join(out) + ("\n" if out else "")

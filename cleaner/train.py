@@ -1,0 +1,257 @@
+"""Train the line classifier from corpus pages and write a model file.
+
+    python -m cleaner.train                                   # the shipped text model
+    python -m cleaner.train --data my-pages.jsonl.gz --out my-model.npz
+
+Pages are corpus records (gzipped or plain JSONL, one page a line): ``{"rendering": ...,
+"lines": [{"text": ..., "label": ...}, ...]}`` with labels ``body``, ``comment``,
+``related``, ``boilerplate`` and an empty label for blank lines. Training is seeded: the
+same data and seed give the same weights. Needs scikit-learn (``pip install cleaner[train]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from cleaner import features
+from cleaner.model import CLASSES, DEFAULT_MODEL, FORMAT_VERSION, Model, Network, save
+from cleaner.segment import segment_text
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.gz"
+TEXT_RENDERINGS = ("text-own", "text-other")
+VOCAB_SIZE = 400
+
+
+def text_own_lines(html_record: dict, paragraph_breaks: bool) -> list[dict]:
+    """The text rendering of an html corpus record: the same lines, with a blank line (empty
+    label) between blocks when ``paragraph_breaks``."""
+    out: list[dict] = []
+    previous = None
+    block_col = html_record["dom_fields"].index("block")
+    for line in html_record["lines"]:
+        block = line["dom"][block_col]
+        if paragraph_breaks and previous is not None and block != previous:
+            out.append({"text": "", "label": "", "cue": ""})
+        out.append({"text": line["text"], "label": line["label"], "cue": line.get("cue", "")})
+        previous = block
+    return out
+
+
+def iter_records(path: Path):
+    """Corpus records of a JSONL(.gz) file, one page each.
+
+    A record may say ``"derived_from": "html"`` (our corpus stores its text-own rendering
+    so): its lines are then the preceding html record's, with blank lines between blocks
+    when ``paragraph_breaks`` is set.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    html_record = None
+    with opener(path, "rt", encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if rec.get("rendering") == "html":
+                html_record = rec
+            if rec.get("derived_from") == "html":
+                if html_record is None or html_record.get("id") != rec.get("id"):
+                    raise SystemExit(
+                        f"{path}:{n}: page {rec.get('id')} refers to an html record that does not precede it"
+                    )
+                rec = dict(rec, lines=text_own_lines(html_record, rec.get("paragraph_breaks", True)))
+                del rec["derived_from"]
+                rec.pop("paragraph_breaks", None)
+            yield rec
+
+
+def read_records(paths: list[Path], renderings: tuple[str, ...]) -> list[dict]:
+    """Corpus records of the given renderings from JSONL(.gz) files."""
+    return [rec for path in paths for rec in iter_records(path) if rec.get("rendering", "text-own") in renderings]
+
+
+def page_text(record: dict) -> str:
+    return "\n".join(line["text"] for line in record["lines"])
+
+
+def learn_vocab(records: list[dict], size: int = VOCAB_SIZE) -> tuple[str, ...]:
+    """The words found on the most pages' body lines (function words of the training languages)."""
+    df: Counter = Counter()
+    for rec in records:
+        words = set()
+        for line in rec["lines"]:
+            if line["label"] == "body":
+                words.update(w for w in features.words_of(line["text"]) if len(w) <= 6)
+        df.update(words)
+    return tuple(sorted(w for w, _ in df.most_common(size)))
+
+
+def with_windows(records: list[dict], *, seed: int) -> list[dict]:
+    """The pages plus one short window (1 to 12 lines) cut from each around one of its body
+    lines, so the model also knows a pasted paragraph or a snippet without the rest of its
+    page. (Windows at random places would mostly fall in long comment threads and teach
+    that a few lines of prose alone are comments.)"""
+    rng = np.random.default_rng(seed)
+    out = list(records)
+    for rec in records:
+        body = [i for i, line in enumerate(rec["lines"]) if line["label"] == "body"]
+        if not body:
+            continue
+        size = int(rng.integers(1, 13))
+        centre = body[int(rng.integers(0, len(body)))]
+        start = max(0, centre - int(rng.integers(0, size)))
+        window = rec["lines"][start : start + size]
+        out.append(dict(rec, id=f"{rec.get('id')}#window", lines=window))
+    return out
+
+
+def matrix(records: list[dict], vocab: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, label indices and page numbers of every labelled line."""
+    xs, ys, pages = [], [], []
+    index = {c: i for i, c in enumerate(CLASSES)}
+    for p, rec in enumerate(records):
+        lines = segment_text(page_text(rec))
+        keep = features.nonblank_index(lines)
+        labels = [rec["lines"][i]["label"] for i in keep]
+        if not labels or any(lab not in index for lab in labels):
+            bad = next((lab for lab in labels if lab not in index), None)
+            if bad is not None:
+                raise SystemExit(f"page {rec.get('id')}: unknown label {bad!r} (expected one of {', '.join(CLASSES)})")
+            continue
+        xs.append(features.text_features(lines, vocab))
+        ys.append(np.array([index[lab] for lab in labels]))
+        pages.append(np.full(len(labels), p))
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(pages)
+
+
+def line_weights(X: np.ndarray) -> np.ndarray:
+    """Longer lines weigh more (square root of their words): the article metric counts tokens,
+    yet short lines (headings, prompts) still count."""
+    words = np.expm1(X[:, features.BASE_NAMES.index("log_words")])
+    w = np.sqrt(1 + words)
+    return w / w.mean()
+
+
+def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int) -> Network:
+    """One network (a hidden ReLU layer, softmax out) fitted with scikit-learn."""
+    from sklearn.neural_network import MLPClassifier
+
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,), alpha=1e-4, batch_size=512, learning_rate_init=1e-3,
+        max_iter=max_iter, early_stopping=True, validation_fraction=0.1, n_iter_no_change=4,
+        random_state=seed, tol=1e-4,
+    )  # fmt: skip
+    clf.fit((X - mean) / scale, y, sample_weight=line_weights(X))
+    if list(clf.classes_) != list(range(len(CLASSES))):
+        raise SystemExit("training data lacks a class: every one of " + ", ".join(CLASSES) + " needs examples")
+    return Network(mean, scale, tuple(clf.coefs_), tuple(clf.intercepts_))
+
+
+def out_of_fold(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, hidden: int, max_iter: int
+) -> np.ndarray:
+    """First-pass probabilities of every line from a network that did not see its page's
+    site (two folds by site), so the second pass learns from honest inputs."""
+    fold = groups % 2
+    P = np.zeros((len(y), len(CLASSES)))
+    for f in (0, 1):
+        net = fit(X[fold != f], y[fold != f], seed=seed, hidden=hidden, max_iter=max_iter)
+        P[fold == f] = net.predict_proba(X[fold == f])
+    return P
+
+
+def data_hash(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_iter: int = 40,
+          renderings: tuple[str, ...] = TEXT_RENDERINGS, passes: int = 2) -> Model:  # fmt: skip
+    """Train on corpus pages and write the model to ``out`` (plus ``out.sha256``)."""
+    import sklearn
+
+    t0 = time.perf_counter()
+    records = read_records(paths, renderings)
+    if not records:
+        raise SystemExit(f"no pages of renderings {', '.join(renderings)} in {', '.join(map(str, paths))}")
+    vocab = learn_vocab(records)
+    records = with_windows(records, seed=seed)
+    X, y, pages = matrix(records, vocab)
+    print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
+          f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
+    groups = np.array(
+        [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
+    )
+    first = fit(X, y, seed=seed, hidden=hidden, max_iter=max_iter)
+    networks = [first]
+    if passes == 2:
+        P = out_of_fold(X, y, groups, seed=seed, hidden=hidden, max_iter=max_iter)
+        Z = np.vstack([features.context_features(X[pages == p], P[pages == p]) for p in np.unique(pages)])
+        y2 = np.concatenate([y[pages == p] for p in np.unique(pages)])
+        networks.append(fit(Z, y2, seed=seed, hidden=hidden, max_iter=max_iter))
+        print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    header = {
+        "format_version": FORMAT_VERSION,
+        "classes": list(CLASSES),
+        "feature_names": features.feature_names(),
+        "context_feature_names": features.context_names(CLASSES) if passes == 2 else [],
+        "passes": passes,
+        "training_data_sha256": data_hash(paths),
+        "training_pages": len(records),
+        "training_lines": len(y),
+        "renderings": list(renderings),
+        "seed": seed,
+        "hidden": hidden,
+        "sklearn_version": sklearn.__version__,
+    }
+    model = Model(header, tuple(networks), vocab, str(out))
+    digest = save(out, model)
+    print(f"train: wrote {out} (sha256 {digest[:12]}…) in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cleaner.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="corpus JSONL(.gz) files")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="model file to write (.npz)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=int, default=64, help="hidden units")
+    parser.add_argument("--max-iter", type=int, default=40, help="training epochs at most")
+    parser.add_argument(
+        "--passes", type=int, choices=(1, 2), default=2, help="1: per-line network only; 2: add the context pass"
+    )
+    parser.add_argument("--renderings", default=",".join(TEXT_RENDERINGS), help="which renderings to learn from")
+    args = parser.parse_args(argv)
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("cleaner.train needs scikit-learn: pip install 'cleaner[train]'", file=sys.stderr)
+        return 2
+    for path in args.data:
+        if not path.is_file():
+            print(f"cleaner.train: {path}: no such file", file=sys.stderr)
+            return 1
+    train(args.data, args.out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
+          renderings=tuple(args.renderings.split(",")), passes=args.passes)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+import threading
+
+import pytest
+
+import cleaner
+from cleaner import Cleaner, LabeledLine
+
+ARTICLE = (
+    "City News\n"
+    "Home | World | Business | Sport | Weather\n\n"
+    "Council approves budget after long debate\n"
+    "By Jane Doe | March 3, 2024\n\n"
+    "The city council approved the new budget on Tuesday after a debate that lasted well into the night.\n\n"
+    "Members argued over school funding, road repairs and the cost of the new library, which opened last year.\n\n"
+    "\u201cWe had to make hard choices,\u201d said the council's chair, who voted for the plan with six others.\n\n"
+    "Opponents said the increase in fees would fall hardest on small shops in the old town centre.\n\n"
+    "The mayor said the plan would be reviewed again in the spring, once tax receipts are known.\n\n"
+    "Share this article\n"
+    "Facebook | Twitter | Email\n\n"
+    "Leave a Reply\n"
+    "Your email address will not be published. Required fields are marked *\n\n"
+    "\u00a9 2024 City News. All rights reserved.\n"
+)
+
+
+def test_label_returns_one_entry_per_line_and_reproduces_input():
+    for text in [ARTICLE, ARTICLE.replace("\n", "\r\n"), "", "\n", "one line", "a\rb\rc"]:
+        lines = cleaner.label(text)
+        assert "".join(line.text + line.end for line in lines) == text
+        assert [line.index for line in lines] == list(range(len(lines)))
+        assert all(isinstance(line, LabeledLine) for line in lines)
+
+
+def test_label_blank_lines_and_probabilities():
+    lines = cleaner.label(ARTICLE)
+    for line in lines:
+        if line.text.strip():
+            assert line.label in cleaner.api.LABELS
+            assert set(line.probabilities) == set(cleaner.api.LABELS)
+            assert abs(sum(line.probabilities.values()) - 1) < 1e-6
+            assert line.score == max(line.probabilities.values())
+        else:
+            assert line.label == "blank" and line.probabilities == {}
+
+
+def test_clean_keeps_article_drops_furniture():
+    out = cleaner.clean(ARTICLE)
+    assert "The city council approved the new budget" in out
+    assert "The mayor said the plan" in out
+    assert "Home | World" not in out
+    assert "All rights reserved" not in out
+    assert "Leave a Reply" not in out
+
+
+def test_clean_only_drops_lines_and_keeps_paragraph_breaks():
+    out = cleaner.clean(ARTICLE)
+    input_lines = ARTICLE.split("\n")
+    kept = [ln for ln in out.split("\n") if ln]
+    it = iter(input_lines)
+    assert all(any(ln == x for x in it) for ln in kept), "kept lines must be a subsequence of the input"
+    assert "\n\n" in out  # paragraphs stay apart
+
+
+def test_keep_comment_and_threshold():
+    with_comments = cleaner.clean(ARTICLE, keep=("body", "comment"))
+    assert "Leave a Reply" in with_comments
+    everything = cleaner.clean(ARTICLE, keep=cleaner.api.LABELS)
+    assert [x for x in everything.split("\n") if x] == [x for x in ARTICLE.split("\n") if x.strip()]
+    assert cleaner.clean(ARTICLE, threshold=1.0) == ""
+    assert cleaner.clean(ARTICLE, threshold=0.0).count("\n") >= cleaner.clean(ARTICLE).count("\n")
+
+
+def test_bytes_input_any_encoding():
+    assert cleaner.clean(ARTICLE.encode("utf-8")) == cleaner.clean(ARTICLE)
+    assert cleaner.clean(ARTICLE.encode("utf-16")) == cleaner.clean(ARTICLE)
+    broken = ARTICLE.encode("utf-8").replace(b"after", b"\xff\xfeafter")
+    assert isinstance(cleaner.clean(broken), str)
+    assert len(cleaner.label(broken)) == len(cleaner.label(ARTICLE))
+
+
+def test_empty_and_whitespace():
+    assert cleaner.clean("") == ""
+    assert cleaner.clean("   \n\n\t\n") == ""
+    assert [x.label for x in cleaner.label("  \n")] == ["blank"]
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="keep"):
+        Cleaner(keep=("article",))
+    with pytest.raises(ValueError, match="threshold"):
+        Cleaner(threshold=2)
+    with pytest.raises(ValueError, match="mode"):
+        Cleaner(mode="pdf")
+
+
+def test_cleaner_is_safe_to_share_between_threads():
+    c = Cleaner()
+    expected = c.clean(ARTICLE)
+    results = []
+
+    def work():
+        for _ in range(20):
+            results.append(c.clean(ARTICLE))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 80
+
+
+def test_html_input_is_detected():
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><article><h1>Budget passes</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE.split("\n\n")[2:5])
+        + "</article><footer>© 2024 City News. All rights reserved.</footer></body></html>"
+    )
+    out = cleaner.clean(html)
+    assert "The city council approved" in out and "<p>" not in out
+    assert "All rights reserved" not in out
+    assert cleaner.clean(html, mode="text") != out  # forced text mode reads the markup as text

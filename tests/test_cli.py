@@ -1,0 +1,91 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "fixtures" / "examples" / "news-article-with-boilerplate.txt"
+
+
+def run(*args, stdin=b"", **kw):
+    return subprocess.run([sys.executable, "-m", "cleaner", *args], input=stdin, capture_output=True, cwd=ROOT, **kw)
+
+
+def test_file_and_stdin_give_the_same_output():
+    by_file = run(str(EXAMPLE))
+    by_stdin = run(stdin=EXAMPLE.read_bytes())
+    by_dash = run("-", stdin=EXAMPLE.read_bytes())
+    assert by_file.returncode == 0, by_file.stderr
+    assert by_file.stdout == by_stdin.stdout == by_dash.stdout
+    assert b"Secretary of State Mike Pompeo" in by_file.stdout
+    assert b"Leave a Reply" not in by_file.stdout
+
+
+def test_labels_and_json_formats():
+    labels = run("--labels", str(EXAMPLE))
+    rows = labels.stdout.decode().rstrip("\n").split("\n")
+    assert len(rows) == len(EXAMPLE.read_text().splitlines())
+    label, score, _text = rows[0].split("\t", 2)
+    assert label in {"body", "comment", "related", "boilerplate"} and 0 <= float(score) <= 1
+    as_json = run("--json", str(EXAMPLE))
+    records = [json.loads(x) for x in as_json.stdout.decode().splitlines()]
+    assert len(records) == len(rows)
+    assert {"file", "index", "label", "score", "probabilities", "text"} <= set(records[0])
+
+
+def test_keep_option():
+    out = run("--keep", "body,comment", str(EXAMPLE))
+    assert out.returncode == 0 and b"Leave a Reply" in out.stdout
+
+
+def test_empty_input_gives_empty_output():
+    out = run(stdin=b"")
+    assert out.returncode == 0 and out.stdout == b""
+
+
+def test_usage_errors_exit_2():
+    assert run("--keep", "article", str(EXAMPLE)).returncode == 2
+    assert run("--threshold", "3", str(EXAMPLE)).returncode == 2
+    assert run("--no-such-flag").returncode == 2
+
+
+def test_unreadable_inputs_exit_1_with_one_line(tmp_path):
+    missing = run(str(tmp_path / "missing.txt"))
+    assert missing.returncode == 1
+    assert missing.stderr.decode().count("\n") == 1 and "missing.txt" in missing.stderr.decode()
+    directory = run(str(tmp_path))
+    assert directory.returncode == 1 and b"is a directory" in directory.stderr
+    binary = tmp_path / "page.gz"
+    binary.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(200))
+    out = run(str(binary))
+    assert out.returncode == 1 and b"gzip" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_one_bad_file_does_not_stop_the_others(tmp_path):
+    out = run(str(tmp_path / "missing.txt"), str(EXAMPLE))
+    assert out.returncode == 1
+    assert b"Secretary of State Mike Pompeo" in out.stdout
+
+
+def test_broken_pipe_is_a_clear_message():
+    big = (EXAMPLE.read_text() + "\n") * 200
+    proc = subprocess.run(
+        f"{sys.executable} -m cleaner --labels | head -1", shell=True, input=big.encode(), capture_output=True, cwd=ROOT
+    )
+    assert proc.stdout.count(b"\n") == 1
+    assert b"Traceback" not in proc.stderr
+
+
+def test_large_text_is_streamed_in_pieces(tmp_path):
+    from benchmarks.datasets import aeb_pages
+
+    pages = "\n\n".join(p.text for p in aeb_pages())
+    big = tmp_path / "big.txt"
+    big.write_text((pages + "\n\n") * 8)  # about 13 MB: above the whole-input limit, so read in pieces
+    out = run(str(big))
+    assert out.returncode == 0, out.stderr
+    kept = [ln for ln in out.stdout.decode().split("\n") if ln]
+    assert 0.1 < len("\n".join(kept)) / big.stat().st_size < 0.9
+    lines = iter(big.read_text().split("\n"))
+    assert all(any(k == x for x in lines) for k in kept), "output lines must be a subsequence of the input"

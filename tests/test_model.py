@@ -1,0 +1,101 @@
+import gzip
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from cleaner import Cleaner, ModelError
+from cleaner import model as model_io
+from cleaner.features import feature_names
+
+
+def test_shipped_model_loads_and_matches_features():
+    m = model_io.load(model_io.DEFAULT_MODEL, feature_names=feature_names())
+    assert m.classes == ("body", "comment", "related", "boilerplate")
+    assert len(m.networks) >= 1 and m.vocab
+
+
+def test_corrupted_model_is_refused_with_the_file_named(tmp_path):
+    bad = tmp_path / "model.npz"
+    data = bytearray(model_io.DEFAULT_MODEL.read_bytes())
+    data[100] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    (tmp_path / "model.npz.sha256").write_text(model_io.DEFAULT_MODEL.with_name("text.npz.sha256").read_text())
+    with pytest.raises(ModelError, match=r"model\.npz: checksum mismatch"):
+        model_io.load(bad)
+    with pytest.raises(ModelError, match="cannot be read"):
+        Cleaner(model=tmp_path / "absent.npz")
+
+
+def test_pickled_arrays_are_never_loaded(tmp_path):
+    path = tmp_path / "evil.npz"
+    buf = io.BytesIO()
+    np.savez(buf, header=np.array([{"x": 1}], dtype=object))  # an object array needs pickle
+    path.write_bytes(buf.getvalue())
+    (tmp_path / "evil.npz.sha256").write_text(model_io.sha256_of(buf.getvalue()) + "  evil.npz\n")
+    with pytest.raises(ModelError, match="not a cleaner model"):
+        model_io.load(path)
+    assert pickle  # the format is checked, not trusted
+
+
+def test_model_for_other_features_is_refused(tmp_path):
+    m = model_io.load(model_io.DEFAULT_MODEL)
+    other = model_io.Model(dict(m.header, feature_names=["x"]), m.networks, m.vocab)
+    path = tmp_path / "other.npz"
+    model_io.save(path, other)
+    with pytest.raises(ModelError, match="other features"):
+        Cleaner(model=path)
+
+
+def _page(i: int) -> dict:
+    lines = [
+        {"text": "Home | News | Sport | Contact", "label": "boilerplate"},
+        {"text": "", "label": ""},
+        {
+            "text": f"Story number {i} tells how the river rose over the old bridge and the town came together.",
+            "label": "body",
+        },
+        {
+            "text": "The volunteers filled sandbags through the night, and the water stopped at the square.",
+            "label": "body",
+        },
+        {"text": "", "label": ""},
+        {"text": "You May Also Like", "label": "related"},
+        {"text": f"Ten things to know about rivers, part {i}", "label": "related"},
+        {"text": "Leave a Reply", "label": "comment"},
+        {"text": "Your email address will not be published.", "label": "comment"},
+        {"text": "© 2024 Town News. All rights reserved.", "label": "boilerplate"},
+    ]
+    return {"id": str(i), "domain": f"site{i % 7}.example", "rendering": "text-own", "lines": lines}
+
+
+def test_retraining_is_reproducible_and_usable(tmp_path):
+    pytest.importorskip("sklearn")
+    from cleaner.train import train
+
+    data = tmp_path / "pages.jsonl.gz"
+    with gzip.open(data, "wt", encoding="utf-8") as f:
+        for i in range(60):
+            f.write(json.dumps(_page(i)) + "\n")
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    train([data], a, seed=3, hidden=16, max_iter=200)
+    train([data], b, seed=3, hidden=16, max_iter=200)
+    assert a.read_bytes() == b.read_bytes()
+    c = Cleaner(model=a)
+    text = "\n".join(x["text"] for x in _page(99)["lines"])
+    out = c.clean(text)
+    assert "Story number 99" in out and "All rights reserved" not in out
+
+
+def test_train_cli_reports_bad_data(tmp_path):
+    pytest.importorskip("sklearn")
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    out = subprocess.run([sys.executable, "-m", "cleaner.train", "--data", str(bad), "--out", str(tmp_path / "m.npz")],
+                         capture_output=True)  # fmt: skip
+    assert out.returncode != 0 and b"bad.jsonl:1: not JSON" in out.stderr
