@@ -76,6 +76,12 @@ def markdown(results: dict) -> str:
         f"related lines labelled related {e['related_labelled']}/{e['related_total']}.",
         f"- trafilatura evaluation set ({sn['pages']} pages, our text rendering): `with` snippets kept "
         f"{sn['with_kept']:.3f}, `without` snippets dropped {sn['without_dropped']:.3f}.",
+        *(
+            f"- trafilatura evaluation set, HTML, {name}: `with` kept {r['with_kept']:.3f}, `without` dropped "
+            f"{r['without_dropped']:.3f}."
+            for name, r in results["snippets"].items()
+            if name != "cleaner (text)"
+        ),
         f"- Line labelling speed (gold pages, text): {results['line_speed']['lines_per_s']} lines/s.",
         f"- CLI start-up (`python -m cleaner example.txt`, median of 7): {cli['startup_s_median']} s.",
         f"- CLI on a {cli['big_input_mb']} MB text file: {cli['big_input_s']} s ({cli['big_input_mb_per_s']} MB/s), "

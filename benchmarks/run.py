@@ -125,11 +125,30 @@ def example_page() -> dict:
     }
 
 
-def snippets() -> dict:
+def snippets(full: bool) -> dict:
+    """trafilatura's evaluation set: ours on the text rendering (fixtures); in full mode, when
+    ``../shared/data`` is there, ours and trafilatura's on the HTML too."""
     import cleaner
 
-    pages = datasets.snippet_pages()
-    return {"cleaner (text)": evaluate.snippet_rates(lambda p: cleaner.clean(p["text"], mode="text"), pages)}
+    out = {
+        "cleaner (text)": evaluate.snippet_rates(
+            lambda p: cleaner.clean(p["text"], mode="text"), datasets.snippet_pages()
+        )
+    }
+    if full and datasets.DEFAULT_DATA.exists():
+        from benchmarks.corpus import read_pages
+
+        pages = [
+            {"html": p.html, "with": p.snippets.get("with") or [], "without": p.snippets.get("without") or []}
+            for p in read_pages(datasets.DEFAULT_DATA, snippet_pages=True)
+            if p.dataset == "trafilatura-eval" and p.snippets is not None
+        ]
+        out["cleaner (html)"] = evaluate.snippet_rates(lambda p: cleaner.clean(p["html"], mode="html"), pages)
+        for peer in peers.html_peers()[1:3]:
+            extract = peer.load()
+            if extract is not None:
+                out[peer.name] = evaluate.snippet_rates(lambda p, f=extract: f(p["html"]), pages)
+    return out
 
 
 def _cli(args: list[str], stdin: bytes = b"") -> tuple[float, int]:
@@ -213,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     results["aeb_published"] = published_rows(pages)
     results["gold_lines"], results["line_speed"] = line_level(repeats)
     results["example"] = example_page()
-    results["snippets"] = snippets()
+    results["snippets"] = snippets(full=not args.quick)
     results["cli"] = cli_costs(full=not args.quick)
     if not args.quick:
         results["all_cores"] = all_cores(pages)

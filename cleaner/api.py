@@ -48,7 +48,9 @@ class Cleaner:
 
     Parameters
     ----------
-    model : path of a model file made by ``python -m cleaner.train``; the shipped one if None.
+    model : path of a text model file made by ``python -m cleaner.train``; the shipped one if None.
+    html_model : path of an HTML model (``python -m cleaner.train --renderings html``); the
+        shipped one if None. Loaded on the first HTML input.
     keep : the labels ``clean`` keeps.
     threshold : keep a line when the summed probability of the ``keep`` labels is at least
         this; lower keeps more (recall), higher keeps less (precision). None keeps the
@@ -60,8 +62,8 @@ class Cleaner:
     'The council approved the new budget on Tuesday after a long debate.'
     """
 
-    def __init__(self, *, model: str | Path | None = None, keep: Iterable[str] = ("body",),
-                 threshold: float | None = None, mode: Mode = "auto"):  # fmt: skip
+    def __init__(self, *, model: str | Path | None = None, html_model: str | Path | None = None,
+                 keep: Iterable[str] = ("body",), threshold: float | None = None, mode: Mode = "auto"):  # fmt: skip
         self.keep = _check_keep(keep)
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
@@ -70,6 +72,18 @@ class Cleaner:
         self.threshold = threshold
         self.mode = mode
         self.model = model_io.load(model or model_io.DEFAULT_MODEL, feature_names=features.feature_names())
+        self._html_model_path = html_model or model_io.DEFAULT_HTML_MODEL
+        self._html_model: model_io.Model | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def html_model(self) -> model_io.Model:
+        """The HTML model, loaded on first use (text-only runs never pay for it)."""
+        if self._html_model is None:
+            with self._lock:
+                if self._html_model is None:
+                    self._html_model = model_io.load(self._html_model_path, feature_names=features.html_feature_names())
+        return self._html_model
 
     # -- the pipeline: segment, features, predict ---------------------------------------------
 
@@ -82,11 +96,17 @@ class Cleaner:
         return segment_text(text)
 
     def predict(self, lines: Lines) -> np.ndarray:
-        """Class probabilities of the non-blank lines (rows in line order)."""
-        X = features.text_features(lines, self.model.vocab)
+        """Class probabilities of the non-blank lines (rows in line order). HTML lines (with
+        their DOM context) go to the HTML model, plain text lines to the text model."""
+        if lines.dom is not None:
+            model = self.html_model
+            X = features.html_features(lines, model.vocab)
+        else:
+            model = self.model
+            X = features.text_features(lines, model.vocab)
         if len(X) == 0:
             return np.zeros((0, len(LABELS)))
-        first, *rest = self.model.networks
+        first, *rest = model.networks
         P = first.predict_proba(X)
         for network in rest:  # the context pass re-reads each line with its surroundings
             P = network.predict_proba(features.context_features(X, P))

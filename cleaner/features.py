@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from functools import lru_cache
 
 import numpy as np
 
 from cleaner import cues
-from cleaner.segment import Lines
+from cleaner.segment import DOM_FLAGS, Lines
 
 # Character classes, one bit each, looked up per code point below U+10000.
 _LETTER, _DIGIT, _UPPER, _SPACE, _PUNCT, _CJK, _TERMINAL, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
@@ -114,6 +115,17 @@ def words_of(text: str) -> list[str]:
 
 
 _WORD_RUN = re.compile(r"[^\W_]+")
+
+
+_DOT_PAREN = np.array(sorted([ord("."), ord(")")]), dtype=np.uint32)
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` for a small sorted set, by binary search (much cheaper per call)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -310,9 +322,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         rank = np.arange(len(order)) - group_start
         chosen = order[(rank < _PAGE_TOP_WORDS) & (counts[order] >= 3)]
         top = uniq[chosen]
-    frequent = words_per_line(np.isin(page_keys, top))
-    known = words_per_line(np.isin(keys, word_keys(tuple(vocab))))
-    boiler_words = words_per_line(np.isin(keys, word_keys(_BOILER_WORDS)))
+    frequent = words_per_line(_member(page_keys, np.sort(top)))
+    known = words_per_line(_member(keys, word_keys(tuple(vocab))))
+    boiler_words = words_per_line(_member(keys, word_keys(_BOILER_WORDS)))
     boiler_words += np.fromiter(("©" in t for t in texts), dtype=float, count=n)
     digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
     year_like = (word_len == 4) & (digit_words == 4)
@@ -341,7 +353,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     first_c = np.minimum(first, len(cps) - 1)
     bullet = first_ok & (
         ((bits[first_c] & _BULLET) > 0)
-        | (((bits[first_c] & _DIGIT) > 0) & np.isin(cps[np.minimum(first_c + 1, len(cps) - 1)], [ord("."), ord(")")]))
+        | (((bits[first_c] & _DIGIT) > 0) & _member(cps[np.minimum(first_c + 1, len(cps) - 1)], _DOT_PAREN))
     )
 
     # Duplicate lines (menus repeated in header and footer): one key per line.
@@ -438,3 +450,129 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     before = pages.before(mass)
     parts += [before / total, (total - before - mass) / total]
     return np.hstack(parts)
+
+
+# --- HTML: the DOM context of each line (segment.Dom), appended to the text features -------
+
+_TAG_GROUPS = (
+    ("p",), ("div",), ("li", "dd", "dt"), ("td", "th", "caption"), ("h1", "h2", "h3", "h4", "h5", "h6"),
+    ("pre",), ("blockquote",), ("figcaption", "figure"), ("form", "fieldset", "legend", "summary", "details"),
+    ("article", "main", "section"), ("header", "footer", "nav", "aside"), ("body", "html", "center"),
+)  # fmt: skip
+_TAG_GROUP_OF = {tag: i for i, group in enumerate(_TAG_GROUPS) for tag in group}
+# Words of class/id/role names, by what they usually mark (matched on the nearest ancestors).
+_DOM_CUE_GROUPS = (
+    ("content", r"content|article|post|entry|story|body|text|main|prose|richtext|paragraph|blog"),
+    ("title", r"title|headline|heading|header|h1"),
+    ("meta", r"byline|author|date|time|meta|dateline|published|timestamp|credit|source"),
+    ("caption", r"caption|figure|image|img|photo|picture|media|gallery|video"),
+    ("nav", r"nav|menu|breadcrumbs?|pagination|pager|tabs?|toolbar|topbar|skip|links?"),
+    ("footer", r"footer|copyright|legal|bottom|colophon|imprint|impressum"),
+    ("sidebar", r"sidebar|side|widget|aside|rail|column|col|secondary|right|left"),
+    ("share", r"share|sharing|social|follow|facebook|twitter|whatsapp|email|print"),
+    ("ad", r"ad|ads|advert\w*|sponsor\w*|promo\w*|banner|dfp|gpt|outbrain|taboola|partner\w*"),
+    ("subscribe", r"newsletter|subscribe|signup|subscription|paywall|cookie\w*|consent|gdpr|modal|popup|overlay"),
+    ("tags", r"tags?|categor\w*|topics?|keywords?|labels?"),
+    ("comment", r"comments?\w*|respond|repl\w*|disqus\w*|discussion\w*|talkback|kommentare?"),
+    (
+        "related",
+        r"related\w*|recommend\w*|recirc\w*|teasers?|popular\w*|trending\w*|mostread|readnext|more\w*|similar\w*",
+    ),
+    ("list", r"list|items?|cards?|grid|feed|stream|river|tiles?"),
+    ("hidden", r"hidden|hide|invisible|sr|screen|visually|offscreen"),
+)
+_DOM_CUES = tuple((name, re.compile(rf"\b(?:{words})\b")) for name, words in _DOM_CUE_GROUPS)
+_DOM_NEAREST = 8
+_TOKEN_BUCKETS = 32
+DOM_BASE_NAMES = (
+    *(f"tag_{group[0]}" for group in _TAG_GROUPS), "tag_other", "heading_level", "log_depth", "depth_vs_page",
+    *(f"in_{flag}" for flag in DOM_FLAGS), "link_density", *(f"dom_{name}" for name, _ in _DOM_CUE_GROUPS),
+    "log_run", "run_index", "same_tokens_as_prev", "same_tokens_as_next",
+    *(f"token_hash_{i}" for i in range(_TOKEN_BUCKETS)),
+)  # fmt: skip
+_DOM_NEIGHBOUR_NAMES = ("link_density", "log_run", "dom_content", "dom_related", "dom_comment", "in_link")
+
+
+def dom_feature_names() -> list[str]:
+    """Names of the columns of :func:`dom_features`."""
+    names = list(DOM_BASE_NAMES)
+    for offset in (-2, -1, 1, 2):
+        names += [f"{n}@{offset:+d}" for n in _DOM_NEIGHBOUR_NAMES]
+    return names
+
+
+def html_feature_names() -> list[str]:
+    """Columns of :func:`html_features`: the text features, then the DOM features."""
+    return feature_names() + dom_feature_names()
+
+
+@lru_cache(maxsize=4096)
+def _token_row(tokens: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """DOM cue flags and hashed buckets of one line's ancestor tokens (cached: the lines of a
+    page share few distinct token strings)."""
+    nearest = " ".join(tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST])
+    cues_found = tuple(1.0 if pattern.search(nearest) else 0.0 for _, pattern in _DOM_CUES)
+    buckets = tuple(zlib.crc32(t.encode()) % _TOKEN_BUCKETS for t in nearest.split() if t)
+    return cues_found, buckets
+
+
+def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
+    """DOM feature matrix of HTML lines (rows: the non-blank lines, as in :func:`text_features`).
+
+    >>> from cleaner.segment import segment_html
+    >>> D = dom_features(segment_html("<nav><a href=/>Home</a></nav><p>Some text here.</p>"))
+    >>> D.shape == (2, len(dom_feature_names()))
+    True
+    """
+    dom = lines.dom
+    if dom is None:
+        raise ValueError("dom_features needs lines from segment_html")
+    keep = nonblank_index(lines)
+    n = len(keep)
+    if n == 0:
+        return np.zeros((0, len(dom_feature_names())))
+    pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
+    idx = keep.tolist()
+    tags = [dom.tag[i] for i in idx]
+    tag_group = np.fromiter((_TAG_GROUP_OF.get(t, len(_TAG_GROUPS)) for t in tags), dtype=np.int64, count=n)
+    tag_onehot = np.zeros((n, len(_TAG_GROUPS) + 1))
+    tag_onehot[np.arange(n), tag_group] = 1.0
+    depth = np.array([dom.depth[i] for i in idx], dtype=float)
+    heading = np.array([dom.heading[i] for i in idx], dtype=float) / 6
+    flag_bits = np.array([dom.flags[i] for i in idx], dtype=np.int64)
+    flags = ((flag_bits[:, None] >> np.arange(len(DOM_FLAGS))) & 1).astype(float)
+    chars = np.fromiter((len(lines.text[i]) for i in idx), dtype=float, count=n)
+    link_density = np.array([dom.link_chars[i] for i in idx], dtype=float) / np.maximum(chars, 1)
+    token_strings = [dom.tokens[i] for i in idx]
+    rows = [_token_row(t) for t in token_strings]
+    cue_flags = np.array([r[0] for r in rows], dtype=float).reshape(n, len(_DOM_CUES))
+    hashed = np.zeros((n, _TOKEN_BUCKETS))
+    for row, (_, buckets) in enumerate(rows):
+        hashed[row, list(buckets)] = 1.0
+    # Runs of lines under the same ancestors: menus and teaser lists are long runs.
+    _, token_id = np.unique(np.array(token_strings, dtype=object), return_inverse=True)
+    token_id = token_id.astype(np.int64) + pages.of_row * (n + 1)
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = token_id[1:] != token_id[:-1]
+    run_start = np.flatnonzero(new_run)
+    run_of = np.cumsum(new_run) - 1
+    run_len = np.diff(np.append(run_start, n))[run_of].astype(float)
+    run_index = (np.arange(n) - run_start[run_of]) / np.maximum(run_len - 1, 1)
+    same_prev = (~new_run).astype(float)
+    same_next = np.append(~new_run[1:], False).astype(float)
+    median_depth = np.array(
+        [np.median(depth[s : e + 1]) for s, e in zip(pages.starts, np.append(pages.starts[1:], n) - 1)]
+    )
+    base = np.column_stack([
+        tag_onehot, heading, np.log1p(depth), np.clip((depth - median_depth[pages.of_row]) / 5, -3, 3), flags,
+        link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, hashed,
+    ])  # fmt: skip
+    cols = [DOM_BASE_NAMES.index(name) for name in _DOM_NEIGHBOUR_NAMES]
+    parts = [base] + [pages.shift(base[:, cols], offset) for offset in (-2, -1, 1, 2)]
+    return np.hstack(parts)
+
+
+def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
+    """Features of HTML lines: :func:`text_features` (shared with text mode) then
+    :func:`dom_features`."""
+    return np.hstack([text_features(lines, vocab, page), dom_features(lines, page)])

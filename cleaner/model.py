@@ -21,6 +21,7 @@ import numpy as np
 CLASSES = ("body", "comment", "related", "boilerplate")
 FORMAT_VERSION = 1
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "text.npz"
+DEFAULT_HTML_MODEL = DEFAULT_MODEL.with_name("html.npz")
 _RESTORE = "reinstall cleaner to restore the shipped model, or retrain it with `python -m cleaner.train`"
 
 

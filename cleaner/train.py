@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from cleaner import features
-from cleaner.model import CLASSES, DEFAULT_MODEL, FORMAT_VERSION, Model, Network, save
-from cleaner.segment import segment_text
+from cleaner.model import CLASSES, DEFAULT_HTML_MODEL, DEFAULT_MODEL, FORMAT_VERSION, Model, Network, save
+from cleaner.segment import Dom, Lines, segment_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.gz"
@@ -117,12 +117,33 @@ def with_windows(records: list[dict], *, seed: int) -> list[dict]:
     return out
 
 
-def matrix(records: list[dict], vocab: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lines_of(record: dict) -> Lines:
+    """The segmented lines of a corpus record: text renderings are segmented as text; html
+    renderings carry their DOM context (``dom_fields``) and are rebuilt with it."""
+    if record.get("rendering") != "html":
+        return segment_text(page_text(record))
+    fields = record["dom_fields"]
+    rows = [line["dom"] for line in record["lines"]]
+    column = {name: [row[fields.index(name)] for row in rows] for name in fields}
+    dom = Dom(
+        column["tag"], column["depth"], column["heading"], column["flags"], column["link_chars"], column["tokens"]
+    )
+    texts = [line["text"] for line in record["lines"]]
+    return Lines(texts, ["\n"] * len(texts), np.asarray(column["block"], dtype=np.int64), dom)
+
+
+def featurize(lines: Lines, vocab: tuple[str, ...], kind: str) -> np.ndarray:
+    return features.html_features(lines, vocab) if kind == "html" else features.text_features(lines, vocab)
+
+
+def matrix(
+    records: list[dict], vocab: tuple[str, ...], kind: str = "text"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, label indices and page numbers of every labelled line."""
     xs, ys, pages = [], [], []
     index = {c: i for i, c in enumerate(CLASSES)}
     for p, rec in enumerate(records):
-        lines = segment_text(page_text(rec))
+        lines = lines_of(rec)
         keep = features.nonblank_index(lines)
         labels = [rec["lines"][i]["label"] for i in keep]
         if not labels or any(lab not in index for lab in labels):
@@ -130,7 +151,7 @@ def matrix(records: list[dict], vocab: tuple[str, ...]) -> tuple[np.ndarray, np.
             if bad is not None:
                 raise SystemExit(f"page {rec.get('id')}: unknown label {bad!r} (expected one of {', '.join(CLASSES)})")
             continue
-        xs.append(features.text_features(lines, vocab))
+        xs.append(featurize(lines, vocab, kind))
         ys.append(np.array([index[lab] for lab in labels]))
         pages.append(np.full(len(labels), p))
     return np.vstack(xs), np.concatenate(ys), np.concatenate(pages)
@@ -191,9 +212,13 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     records = read_records(paths, renderings)
     if not records:
         raise SystemExit(f"no pages of renderings {', '.join(renderings)} in {', '.join(map(str, paths))}")
+    kinds = {"html" if rec.get("rendering") == "html" else "text" for rec in records}
+    if len(kinds) > 1:
+        raise SystemExit("train text renderings and the html rendering into separate models (--renderings)")
+    kind = kinds.pop()
     vocab = learn_vocab(records)
     records = with_windows(records, seed=seed)
-    X, y, pages = matrix(records, vocab)
+    X, y, pages = matrix(records, vocab, kind)
     print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
           f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
     groups = np.array(
@@ -210,7 +235,8 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     header = {
         "format_version": FORMAT_VERSION,
         "classes": list(CLASSES),
-        "feature_names": features.feature_names(),
+        "kind": kind,
+        "feature_names": features.html_feature_names() if kind == "html" else features.feature_names(),
         "context_feature_names": features.context_names(CLASSES) if passes == 2 else [],
         "passes": passes,
         "training_data_sha256": data_hash(paths),
@@ -230,14 +256,20 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleaner.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="corpus JSONL(.gz) files")
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="model file to write (.npz)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="model file to write (default: the shipped text or html model)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=64, help="hidden units")
     parser.add_argument("--max-iter", type=int, default=40, help="training epochs at most")
     parser.add_argument(
         "--passes", type=int, choices=(1, 2), default=2, help="1: per-line network only; 2: add the context pass"
     )
-    parser.add_argument("--renderings", default=",".join(TEXT_RENDERINGS), help="which renderings to learn from")
+    parser.add_argument(
+        "--renderings",
+        default=",".join(TEXT_RENDERINGS),
+        help="renderings to learn from: text-own,text-other (text model) or html",
+    )
     args = parser.parse_args(argv)
     try:
         import sklearn  # noqa: F401
@@ -248,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"cleaner.train: {path}: no such file", file=sys.stderr)
             return 1
-    train(args.data, args.out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
-          renderings=tuple(args.renderings.split(",")), passes=args.passes)  # fmt: skip
+    renderings = tuple(args.renderings.split(","))
+    out = args.out or (DEFAULT_HTML_MODEL if renderings == ("html",) else DEFAULT_MODEL)
+    train(args.data, out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
+          renderings=renderings, passes=args.passes)  # fmt: skip
     return 0
 
 

@@ -120,3 +120,19 @@ def test_html_input_is_detected():
     assert "The city council approved" in out and "<p>" not in out
     assert "All rights reserved" not in out
     assert cleaner.clean(html, mode="text") != out  # forced text mode reads the markup as text
+
+
+def test_html_label_and_clean_keep_paragraph_breaks():
+    html = (
+        "<html><body><header><a href='/'>City News</a></header><nav><ul><li><a href='/w'>World</a></li>"
+        "<li><a href='/b'>Business</a></li></ul></nav><article><h1>Budget passes</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE.split("\n\n")[2:7])
+        + "</article><div class='comment-respond'><h3>Leave a Reply</h3></div>"
+        "<footer>© 2024 City News. All rights reserved.</footer></body></html>"
+    )
+    lines = cleaner.label(html.encode("utf-8"))
+    assert [x.text for x in lines][:3] == ["City News", "World", "Business"]
+    assert all(x.label in cleaner.api.LABELS for x in lines)
+    out = cleaner.clean(html)
+    assert "The city council approved" in out and "\n\n" in out
+    assert "World" not in out.split("\n")

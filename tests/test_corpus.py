@@ -128,6 +128,7 @@ def test_distant_labels_are_reproducible(records):
 
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data")
 def test_builder_gives_the_same_bytes_twice(tmp_path):
+    pytest.importorskip("resiliparse")  # the builder's second renderer (bench extra)
     corpus.build(SHARED, tmp_path / "a", limit=12)
     corpus.build(SHARED, tmp_path / "b", limit=12)
     for name in ("train.jsonl.gz", "dev.jsonl.gz", "test.jsonl.gz"):
