@@ -27,9 +27,20 @@ def score_groups(per_page: list[tuple[AebPage, PageScore]]) -> dict:
 
 def oracle_text(page: AebPage) -> str:
     """The best a line filter can do on the text rendering: keep exactly the lines whose
-    tokens are mostly in the gold."""
-    gold = set(tokens(page.gold))
-    kept = [ln for ln in page.text.split("\n") if (t := tokens(ln)) and sum(x in gold for x in t) / len(t) >= 0.5]
+    token 4-grams are mostly in the gold (lines of 1-3 tokens: when they occur in it)."""
+    gold_tokens = tokens(page.gold)
+    gold_grams = {tuple(gold_tokens[i : i + 4]) for i in range(len(gold_tokens) - 3)}
+    joined = " " + " ".join(gold_tokens) + " "
+    kept = []
+    for line in page.text.split("\n"):
+        t = tokens(line)
+        if len(t) >= 4:
+            grams = [tuple(t[i : i + 4]) for i in range(len(t) - 3)]
+            keep = sum(g in gold_grams for g in grams) / len(grams) >= 0.5
+        else:
+            keep = bool(t) and (" " + " ".join(t) + " ") in joined
+        if keep:
+            kept.append(line)
     return "\n".join(kept)
 
 

@@ -52,11 +52,16 @@ def markdown(results: dict) -> str:
         "",
         *_aeb_table(results["aeb_published"], None),
         "",
-        "## Line labels on the hand-checked gold set (text rendering)",
+        "## Line labels on the hand-checked gold set",
         "",
     ]
-    for split, title in (("dev", "dev pages (not AEB)"), ("test", "AEB test pages")):
-        s = results["gold_lines"][split]
+    for key, split, title in (
+        ("gold_lines", "dev", "Text rendering, dev pages (not AEB)"),
+        ("gold_lines", "test", "Text rendering, AEB test pages"),
+        ("gold_lines_html", "dev", "HTML rendering (DOM features), dev pages (not AEB)"),
+        ("gold_lines_html", "test", "HTML rendering (DOM features), AEB test pages"),
+    ):
+        s = results[key][split]
         out += [f"{title}: {s['pages']} pages, line accuracy {s['accuracy']:.3f}", "",
                 "| class | precision | recall | F1 | lines |", "|---|---:|---:|---:|---:|"]  # fmt: skip
         out += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
@@ -166,3 +171,48 @@ def plots(results: dict, folder: Path, *, prefix: str) -> list[Path]:
     plt.close(fig)
     written.append(path)
     return written
+
+
+README_START, README_END = "<!-- results -->", "<!-- /results -->"
+
+
+def readme_section(results: dict, prefix: str) -> str:
+    """The README's results section: the AEB tables and the F1-vs-speed plot."""
+    head = results["headline"]
+    lines = [
+        README_START,
+        f"## Latest results ({results['mode']} benchmark, {results['date']}; "
+        f"`python -m benchmarks{' --quick' if results['mode'] == 'quick' else ''}`)",
+        "",
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. Speed: median, one core, "
+        "same run; AEB token-shingle F1 with 95 % bootstrap intervals. Full report: "
+        f"[benchmarks/results/{prefix}.md](benchmarks/results/{prefix}.md).",
+        "",
+        "AEB, HTML input:",
+        "",
+        *_aeb_table(results["aeb_html"], "trafilatura"),
+        "",
+        "AEB, plain-text input (resiliparse rendering):",
+        "",
+        *_aeb_table(results["aeb_text"], "C4"),
+        "",
+        f"Gold set, dev pages, line F1 (text / HTML): body {head['gold_dev_body_f1']:.3f} / "
+        f"{head['gold_dev_html_body_f1']:.3f}; per class in the full report.",
+        "",
+        f"![AEB F1 against speed](benchmarks/results/{prefix}-f1-vs-speed.png)",
+        README_END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, results: dict, prefix: str) -> None:
+    text = readme.read_text(encoding="utf-8")
+    start = text.find(README_START)
+    end = text.find(README_END)
+    section = readme_section(results, prefix)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    else:
+        stop = end + len(README_END) if end >= 0 else start + len(README_START)
+        text = text[:start] + section + text[stop:]
+    readme.write_text(text, encoding="utf-8")

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from benchmarks import datasets, evaluate, peers
-from benchmarks.metrics import page_score
+from benchmarks.corpus import read_corpus
+from benchmarks.metrics import line_scores, page_score
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -103,6 +104,30 @@ def line_level(repeats: int) -> tuple[dict, dict]:
     _, seconds = _timed_run(lambda t: c.label(t, mode="text"), texts, repeats)
     n_lines = sum(len(p.labels) for p in pages)
     return scores, {"lines_per_s": round(n_lines / seconds), "lines": n_lines}
+
+
+def line_level_html() -> dict:
+    """Per-class line scores on the gold set, HTML rendering (lines with their DOM context)."""
+    from cleaner import Cleaner
+    from cleaner.model import CLASSES
+    from cleaner.train import lines_of
+
+    c = Cleaner(mode="html")
+    out = {}
+    for split in ("dev", "test"):
+        gold: list[str] = []
+        predicted: list[str] = []
+        pages = 0
+        for rec in read_corpus(datasets.CORPUS / f"{split}.jsonl.gz", rendering="html"):
+            if not rec.get("gold"):
+                continue
+            probabilities = c.predict(lines_of(rec))
+            gold += [line["label"] for line in rec["lines"]]
+            predicted += [CLASSES[i] for i in probabilities.argmax(axis=1)]
+            pages += 1
+        out[split] = line_scores(gold, predicted, CLASSES)
+        out[split]["pages"] = pages
+    return out
 
 
 def example_page() -> dict:
@@ -216,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one timing pass, no all-cores run, 20 MB memory test")
     parser.add_argument("--no-peers", action="store_true", help="only cleaner and the baselines")
+    parser.add_argument("--readme", action="store_true", help="also write the results section of README.md")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 3
     t0 = time.perf_counter()
@@ -231,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     results["aeb_text"] = aeb_rows(pages, text_systems, repeats=repeats) + oracle_rows(pages)
     results["aeb_published"] = published_rows(pages)
     results["gold_lines"], results["line_speed"] = line_level(repeats)
+    results["gold_lines_html"] = line_level_html()
     results["example"] = example_page()
     results["snippets"] = snippets(full=not args.quick)
     results["cli"] = cli_costs(full=not args.quick)
@@ -248,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     markdown = report.markdown(results)
     (RESULTS / f"{name}.md").write_text(markdown)
     report.plots(results, RESULTS, prefix=name)
+    if args.readme:
+        report.update_readme(HERE.parent / "README.md", results, name)
     print(markdown)
     failures = check_floors(results)
     for failure in failures:
@@ -271,7 +300,9 @@ def _headline(results: dict) -> dict:
         return row["scores"][group]["f1"] if row else None
 
     dev = results["gold_lines"]["dev"]["per_class"]
+    dev_html = results["gold_lines_html"]["dev"]["per_class"]
     return {
+        "gold_dev_html_body_f1": dev_html["body"]["f1"],
         "aeb_text_f1": f1("aeb_text", "cleaner (text)"),
         "aeb_text_f1_unseen": f1("aeb_text", "cleaner (text)", "unseen"),
         "aeb_html_f1": f1("aeb_html", "cleaner (html)"),

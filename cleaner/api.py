@@ -97,19 +97,28 @@ class Cleaner:
 
     def predict(self, lines: Lines) -> np.ndarray:
         """Class probabilities of the non-blank lines (rows in line order). HTML lines (with
-        their DOM context) go to the HTML model, plain text lines to the text model."""
+        their DOM context) go to the HTML model, plain text lines to the text model. Very long
+        inputs are read in windows of about WINDOW_LINES lines, so memory stays bounded."""
+        if len(lines) <= 2 * WINDOW_LINES:
+            return self._predict(lines)
+        parts = []
+        for start, stop in _windows(lines.block, WINDOW_LINES):
+            parts.append(self._predict(lines.window(start, stop)))
+        return np.vstack(parts)
+
+    def _predict(self, lines: Lines) -> np.ndarray:
         if lines.dom is not None:
-            model = self.html_model
+            model, kind = self.html_model, "html"
             X = features.html_features(lines, model.vocab)
         else:
-            model = self.model
+            model, kind = self.model, "text"
             X = features.text_features(lines, model.vocab)
         if len(X) == 0:
             return np.zeros((0, len(LABELS)))
         first, *rest = model.networks
         P = first.predict_proba(X)
         for network in rest:  # the context pass re-reads each line with its surroundings
-            P = network.predict_proba(features.context_features(X, P))
+            P = network.predict_proba(features.context_features(X, P, kind=model.header.get("context", "text")))
         return P
 
     def _kept(self, lines: Lines, keep: tuple[str, ...], threshold: float | None) -> np.ndarray:
@@ -146,6 +155,25 @@ class Cleaner:
         keep_t = self.keep if keep is None else _check_keep(keep)
         kept = self._kept(lines, keep_t, self.threshold if threshold is None else threshold)
         return assemble(lines, kept)
+
+
+WINDOW_LINES = 20_000
+
+
+def _windows(block: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """(start, stop) spans of about ``size`` lines covering all lines, cut where a block
+    (paragraph) starts when one does within the last quarter of the span."""
+    n = len(block)
+    spans, start = [], 0
+    while start < n:
+        stop = min(start + size, n)
+        if stop < n:
+            starts = np.flatnonzero(block[stop - size // 4 + 1 : stop + 1] != block[stop - size // 4 : stop])
+            if len(starts):
+                stop = stop - size // 4 + 1 + int(starts[-1])
+        spans.append((start, stop))
+        start = stop
+    return spans
 
 
 def assemble(lines: Lines, kept: np.ndarray) -> str:

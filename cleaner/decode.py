@@ -28,6 +28,19 @@ _BOMS = (
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I)
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without a byte-order mark shows as a NUL in every other byte of mostly-ASCII text."""
+    half = len(head) // 2
+    if half < 2 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
 def _declared_charset(head: bytes) -> str | None:
     match = _META_CHARSET.search(head)
     if not match:
@@ -44,7 +57,7 @@ def _declared_charset(head: bytes) -> str | None:
 def decode(data: bytes | bytearray | memoryview | str) -> str:
     """Decode page bytes to text.
 
-    Order: a byte-order mark; strict UTF-8 (declarations often lie, see the data README);
+    Order: a byte-order mark (or the NUL pattern of UTF-16 without one); strict UTF-8 (declarations often lie, see the data README);
     the charset the page declares in ``<meta>``; UTF-8 with each bad byte read as cp1252
     (U+FFFD where cp1252 has no character).
 
@@ -61,6 +74,9 @@ def decode(data: bytes | bytearray | memoryview | str) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, "replace")
+    utf16 = _utf16_without_bom(data[:4096])
+    if utf16:
+        return data.decode(utf16, "replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -80,11 +96,11 @@ def looks_binary(data: bytes) -> bool:
 
     >>> looks_binary(b"%PDF-1.7 ...")
     True
-    >>> looks_binary("héllo".encode())
-    False
+    >>> looks_binary("héllo".encode()), looks_binary("héllo".encode("utf-16-le"))
+    (False, False)
     """
     head = bytes(data[:8192])
-    if any(head.startswith(bom) for bom, _ in _BOMS):
+    if any(head.startswith(bom) for bom, _ in _BOMS) or _utf16_without_bom(head[:4096]):
         return False
     if head.startswith((b"\x1f\x8b", b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
         return True

@@ -419,9 +419,20 @@ _BOILER_WORDS = tuple(sorted(w for w in cues.BOILERPLATE_WORDS if w != "©"))
 _CONTEXT_WINDOWS = (2, 5, 15)
 
 
-def context_names(classes: tuple[str, ...]) -> list[str]:
+def own_columns(kind: str) -> np.ndarray:
+    """Columns of a feature matrix that describe the line itself (no neighbours): the text
+    base features, and for HTML the DOM base features too. The context pass re-reads them."""
+    text = np.arange(len(BASE_NAMES))
+    if kind != "html":
+        return text
+    dom = len(feature_names()) + np.arange(len(DOM_BASE_NAMES))
+    return np.concatenate([text, dom])
+
+
+def context_names(classes: tuple[str, ...], kind: str = "text") -> list[str]:
     """Names of the columns of :func:`context_features`."""
-    names = list(BASE_NAMES) + [f"p_{c}" for c in classes]
+    all_names = html_feature_names() if kind == "html" else feature_names()
+    names = [all_names[i] for i in own_columns(kind)] + [f"p_{c}" for c in classes]
     for offset in (-3, -2, -1, 1, 2, 3):
         names += [f"p_{c}@{offset:+d}" for c in classes]
     for w in _CONTEXT_WINDOWS:
@@ -430,16 +441,17 @@ def context_names(classes: tuple[str, ...]) -> list[str]:
     return names
 
 
-def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
+def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None, kind: str = "text") -> np.ndarray:
     """Second-pass features: a line's own shape plus the first pass's class probabilities of
     the line, its neighbours and its surroundings, so a label can follow its run (a teaser
     list under "You May Also Like" reads as one run). Rows as in ``X``; ``page`` numbers the
     page of every row when ``X`` holds several pages."""
     n = len(P)
+    own = own_columns(kind)
     if n == 0:
-        return np.zeros((0, len(BASE_NAMES) + P.shape[1] * 13))
+        return np.zeros((0, len(own) + P.shape[1] * 13))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    parts = [X[:, : len(BASE_NAMES)], P]
+    parts = [X[:, own], P]
     for offset in (-3, -2, -1, 1, 2, 3):
         parts.append(pages.shift(P, offset))
     for w in _CONTEXT_WINDOWS:

@@ -46,6 +46,15 @@ class Lines:
     def __len__(self) -> int:
         return len(self.text)
 
+    def window(self, start: int, stop: int) -> Lines:
+        """Lines ``start`` to ``stop`` (exclusive) as their own Lines."""
+        dom = None
+        if self.dom is not None:
+            d = self.dom
+            dom = Dom(d.tag[start:stop], d.depth[start:stop], d.heading[start:stop], d.flags[start:stop],
+                      d.link_chars[start:stop], d.tokens[start:stop])  # fmt: skip
+        return Lines(self.text[start:stop], self.end[start:stop], self.block[start:stop], dom)
+
     @property
     def blank(self) -> np.ndarray:
         return np.fromiter((not t.strip() for t in self.text), dtype=bool, count=len(self.text))
@@ -133,6 +142,42 @@ def _is_hidden(attrs: dict) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_NESTING_CHECK_TAGS = 20_000  # fewer tags cannot nest deep enough to matter
+MAX_NESTING = 3_000
+
+
+def _limit_nesting(html: str) -> str:
+    """Drop the tags nested deeper than MAX_NESTING. The HTML parser's tree building is
+    quadratic in nesting depth (a page of 100,000 nested <div>s takes minutes), while no real
+    page nests anywhere near this deep; the text inside the dropped tags is kept."""
+    if html.count("<") < _NESTING_CHECK_TAGS:
+        return html
+    depth = 0
+    cut: list[tuple[int, int]] = []
+    for m in _TAG.finditer(html):
+        closing, name, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID or self_closing:
+            continue
+        if closing:
+            if depth > MAX_NESTING:
+                cut.append(m.span())
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_NESTING:
+                cut.append(m.span())
+    if not cut:
+        return html
+    pieces, last = [], 0
+    for start, end in cut:
+        pieces.append(html[last:start])
+        last = end
+    pieces.append(html[last:])
+    return "".join(pieces)
+
+
 def segment_html(html: str) -> Lines:
     """Segment an HTML page into text lines with their DOM context.
 
@@ -144,7 +189,7 @@ def segment_html(html: str) -> Lines:
     """
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(_limit_nesting(html))
     root = tree.body if tree.body is not None else tree.root
     out_text: list[str] = []
     out_block: list[int] = []

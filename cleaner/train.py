@@ -173,7 +173,7 @@ def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int) 
     scale = X.std(axis=0)
     scale[scale < 1e-6] = 1.0
     clf = MLPClassifier(
-        hidden_layer_sizes=(hidden,), alpha=1e-4, batch_size=512, learning_rate_init=1e-3,
+        hidden_layer_sizes=(hidden,), alpha=1e-4, batch_size=min(512, len(X)), learning_rate_init=1e-3,
         max_iter=max_iter, early_stopping=True, validation_fraction=0.1, n_iter_no_change=4,
         random_state=seed, tol=1e-4,
     )  # fmt: skip
@@ -228,16 +228,16 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     networks = [first]
     if passes == 2:
         P = out_of_fold(X, y, groups, seed=seed, hidden=hidden, max_iter=max_iter)
-        Z = np.vstack([features.context_features(X[pages == p], P[pages == p]) for p in np.unique(pages)])
-        y2 = np.concatenate([y[pages == p] for p in np.unique(pages)])
-        networks.append(fit(Z, y2, seed=seed, hidden=hidden, max_iter=max_iter))
+        Z = features.context_features(X, P, page=pages, kind=kind)
+        networks.append(fit(Z, y, seed=seed, hidden=hidden, max_iter=max_iter))
         print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     header = {
         "format_version": FORMAT_VERSION,
         "classes": list(CLASSES),
         "kind": kind,
+        "context": kind,
         "feature_names": features.html_feature_names() if kind == "html" else features.feature_names(),
-        "context_feature_names": features.context_names(CLASSES) if passes == 2 else [],
+        "context_feature_names": features.context_names(CLASSES, kind) if passes == 2 else [],
         "passes": passes,
         "training_data_sha256": data_hash(paths),
         "training_pages": len(records),

@@ -1,0 +1,127 @@
+"""The bad-input matrix: every odd input gets a result or one clear error line, never a
+traceback, in time linear in its size. The documented behaviour of each is in README.md."""
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import cleaner
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = "The council approved the new budget on Tuesday after a debate that lasted well into the night.\n"
+
+
+def cli(*args, stdin=b""):
+    return subprocess.run([sys.executable, "-m", "cleaner", *args], input=stdin, capture_output=True, cwd=ROOT)
+
+
+def assert_clean_error(out, *words):
+    err = out.stderr.decode()
+    assert out.returncode == 1, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for w in words:
+        assert w in err
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"   \n\t\n  ", "\r\n\r\n".encode(), b"a\x00b\x01c\x02\n" + ARTICLE.encode(), b"\xff\xfe\xfd" * 50,
+     ARTICLE.encode("utf-16"), ARTICLE.encode("utf-16-le"), ARTICLE.encode("utf-16-be"),
+     ARTICLE.replace("\n", "\r").encode() * 5, ARTICLE.replace("\n", "\r\n").encode() * 5],
+    ids=["empty", "whitespace", "crlf-only", "nul-and-control", "invalid-utf8", "utf16-bom", "utf16le-no-bom",
+         "utf16be-no-bom", "lone-cr", "crlf"],
+)  # fmt: skip
+def test_library_takes_odd_bytes(data):
+    lines = cleaner.label(data)
+    assert all(x.label in ("body", "comment", "related", "boilerplate", "blank") for x in lines)
+    assert isinstance(cleaner.clean(data), str)
+
+
+def test_utf16_without_bom_is_read_as_text():
+    assert cleaner.clean(ARTICLE.encode("utf-16-le")) == cleaner.clean(ARTICLE)
+
+
+def test_lone_cr_and_crlf_line_ends_are_kept():
+    text = "a\rb\r\nc\nd"
+    assert [(x.text, x.end) for x in cleaner.label(text, mode="text")] == [
+        ("a", "\r"),
+        ("b", "\r\n"),
+        ("c", "\n"),
+        ("d", ""),
+    ]
+
+
+def test_ten_megabyte_single_line():
+    line = ("word " * 2_000_000).strip()
+    t = time.perf_counter()
+    lines = cleaner.label(line)
+    assert len(lines) == 1 and lines[0].text == line
+    assert time.perf_counter() - t < 60
+
+
+def test_a_million_short_lines():
+    text = "Home\nNews\n" * 500_000
+    out = cleaner.clean(text)
+    assert set(out.split("\n")) <= {"", "Home", "News"}
+
+
+def test_deeply_nested_html_is_linear():
+    deep = "<div>" * 100_000 + "deep text" + "</div>" * 100_000
+    t = time.perf_counter()
+    assert [x.text for x in cleaner.label(deep, mode="html")] == ["deep text"]
+    assert time.perf_counter() - t < 10
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["<html><body><p>open <!-- never closed", "<p>text<![CDATA[ unclosed", "<html><body></body></html>",
+     "<?xml version='1.0'?><rss><channel><item><title>Feed item</title></item></channel></rss>",
+     "<<<<>>>>", "<p>" * 5000, "<table>" + "<tr><td>x" * 3000],
+    ids=["unclosed-comment", "unclosed-cdata", "no-body-text", "rss", "garbage", "5000-open-p", "huge-table"],
+)  # fmt: skip
+def test_malformed_html_gets_a_result(html):
+    assert isinstance(cleaner.clean(html, mode="html"), str)
+    cleaner.label(html, mode="html")
+
+
+def test_fifty_megabyte_html_page():
+    para = "<p>" + ARTICLE.strip() + "</p>\n"
+    html = (
+        "<html><body>"
+        + "<div><a href='/x'>Menu item</a></div>\n" * 200
+        + para * (50_000_000 // len(para))
+        + "</body></html>"
+    )
+    t = time.perf_counter()
+    out = cleaner.clean(html)
+    assert ARTICLE.strip() in out
+    assert time.perf_counter() - t < 300
+
+
+def test_cli_gzip_pdf_directory_unreadable(tmp_path):
+    gz = tmp_path / "page.txt.gz"
+    gz.write_bytes(gzip.compress(ARTICLE.encode()))
+    assert_clean_error(cli(str(gz)), "page.txt.gz", "gzip")
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n" + os.urandom(100))
+    assert_clean_error(cli(str(pdf)), "doc.pdf", "PDF")
+    assert_clean_error(cli(str(tmp_path)), "is a directory")
+    assert_clean_error(cli(str(gz / "inside")), "inside", "cannot read")
+
+
+def test_cli_nul_bytes_are_called_binary(tmp_path):
+    f = tmp_path / "nul.txt"
+    f.write_bytes(b"\x00\x01\x02" * 100)
+    assert_clean_error(cli(str(f)), "nul.txt", "binary")
+
+
+def test_cli_utf16_file(tmp_path):
+    f = tmp_path / "u16.txt"
+    f.write_bytes(ARTICLE.encode("utf-16"))
+    out = cli(str(f))
+    assert out.returncode == 0 and b"council approved" in out.stdout
