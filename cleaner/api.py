@@ -108,10 +108,10 @@ class Cleaner:
 
     def _predict(self, lines: Lines) -> np.ndarray:
         if lines.dom is not None:
-            model, kind = self.html_model, "html"
+            model = self.html_model
             X = features.html_features(lines, model.vocab)
         else:
-            model, kind = self.model, "text"
+            model = self.model
             X = features.text_features(lines, model.vocab)
         if len(X) == 0:
             return np.zeros((0, len(LABELS)))

@@ -30,7 +30,7 @@ def assert_clean_error(out, *words):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"   \n\t\n  ", "\r\n\r\n".encode(), b"a\x00b\x01c\x02\n" + ARTICLE.encode(), b"\xff\xfe\xfd" * 50,
+    [b"", b"   \n\t\n  ", b"\r\n\r\n", b"a\x00b\x01c\x02\n" + ARTICLE.encode(), b"\xff\xfe\xfd" * 50,
      ARTICLE.encode("utf-16"), ARTICLE.encode("utf-16-le"), ARTICLE.encode("utf-16-be"),
      ARTICLE.replace("\n", "\r").encode() * 5, ARTICLE.replace("\n", "\r\n").encode() * 5],
     ids=["empty", "whitespace", "crlf-only", "nul-and-control", "invalid-utf8", "utf16-bom", "utf16le-no-bom",
