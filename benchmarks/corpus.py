@@ -289,7 +289,7 @@ def _page_signal_labels(html: str) -> tuple[Lines, list[str], list[str]]:
         cues.append(cue)
     dom = lines.dom
     assert dom is not None
-    for name in ("tag", "depth", "heading", "flags", "link_chars", "tokens"):
+    for name in ("tag", "depth", "heading", "flags", "link_chars", "tokens", "containers"):
         values = getattr(dom, name)
         setattr(dom, name, [values[i] for i in keep_index])
     dom.link_chars = [min(c, len(t)) for c, t in zip(dom.link_chars, keep_text)]
@@ -298,6 +298,7 @@ def _page_signal_labels(html: str) -> tuple[Lines, list[str], list[str]]:
     out = Lines(
         keep_text, ["\n"] * len(keep_text), np.asarray([lines.block[i] for i in keep_index], dtype=np.int64), dom
     )
+    _extend_by_container(out, labels, cues)
     return out, labels, cues
 
 
@@ -334,6 +335,7 @@ def distant_labels(page: Page, lines: Lines) -> tuple[list[str], list[str]]:
         else:
             labels.append("boilerplate"), cues.append("rest")
     _extend_related_runs(lines, labels, cues)
+    _extend_by_container(lines, labels, cues)
     return labels, cues
 
 
@@ -389,6 +391,31 @@ def _teaser_headline(text: str, toks: list[str], link_chars: int, dom_tokens: st
 
 
 _NAVIGATION = re.compile(r"\b(?:breadcrumbs?|pagination|pager|postnav|tags?|blogroll|categories|archives?)\b")
+
+
+_UNDECIDED = ("rest", "page-signal:unlabelled", "page-signal:boilerplate")
+
+
+def _extend_by_container(lines: Lines, labels: list[str], cues: list[str]) -> None:
+    """A container (the nearest block ancestor or the one above it) whose lines are mostly
+    teasers or comments is a teaser list or a comment thread as a whole: its remaining
+    unlabelled lines (dates, snippets, "Read more", author lines) take that label."""
+    assert lines.dom is not None
+    for level in (0, 1):
+        members: dict[int, list[int]] = {}
+        for i, containers in enumerate(lines.dom.containers):
+            if containers[level]:
+                members.setdefault(containers[level], []).append(i)
+        for rows in members.values():
+            if len(rows) < 3:
+                continue
+            counts = Counter(labels[i] for i in rows)
+            for label in ("related", "comment"):
+                if counts[label] >= 3 and counts[label] >= 0.5 * len(rows) and counts["body"] <= 0.1 * len(rows):
+                    for i in rows:
+                        if labels[i] == "boilerplate" and cues[i] in _UNDECIDED:
+                            labels[i], cues[i] = label, f"container-{label}"
+                    break
 
 
 def _extend_related_runs(lines: Lines, labels: list[str], cues: list[str]) -> None:
@@ -495,12 +522,21 @@ def _dom_rows(lines: Lines) -> list[list]:
     d = lines.dom
     assert d is not None
     return [
-        [d.tag[i], d.depth[i], d.heading[i], d.flags[i], d.link_chars[i], int(lines.block[i]), d.tokens[i]]
+        [
+            d.tag[i],
+            d.depth[i],
+            d.heading[i],
+            d.flags[i],
+            d.link_chars[i],
+            int(lines.block[i]),
+            d.tokens[i],
+            list(d.containers[i]),
+        ]
         for i in range(len(lines))
     ]
 
 
-DOM_FIELDS = ["tag", "depth", "heading", "flags", "link_chars", "block", "tokens"]
+DOM_FIELDS = ["tag", "depth", "heading", "flags", "link_chars", "block", "tokens", "containers"]
 
 
 def label_page(page: Page, *, use_gold: bool = True) -> tuple[Lines, list[str], list[str]]:

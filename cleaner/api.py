@@ -117,8 +117,10 @@ class Cleaner:
             return np.zeros((0, len(LABELS)))
         first, *rest = model.networks
         P = first.predict_proba(X)
+        uses_containers = "log_container1_lines" in model.header.get("context_feature_names", ())
+        groups = features.container_groups(lines) if uses_containers and lines.dom is not None else None
         for network in rest:  # the context pass re-reads each line with its surroundings
-            P = network.predict_proba(features.context_features(X, P, kind=model.header.get("context", "text")))
+            P = network.predict_proba(features.context_features(X, P, groups=groups))
         return P
 
     def _kept(self, lines: Lines, keep: tuple[str, ...], threshold: float | None) -> np.ndarray:
@@ -231,8 +233,10 @@ def label(text: str | bytes, *, mode: Mode = "auto") -> list[LabeledLine]:
     as ``blank``), with class probabilities.
 
     >>> import cleaner
-    >>> lines = cleaner.label("Leave a Reply\\n\\nThe council approved the new budget on Tuesday after a long debate.")
-    >>> [(l.label, l.text[:13]) for l in lines]
-    [('comment', 'Leave a Reply'), ('blank', ''), ('body', 'The council a')]
+    >>> page = ("Home | News | Sport\\n\\nThe council approved the new budget on Tuesday after a long debate.\\n\\n"
+    ...         "Leave a Reply\\nYour email address will not be published.")
+    >>> [(l.label, l.text[:13]) for l in cleaner.label(page)]  # doctest: +NORMALIZE_WHITESPACE
+    [('boilerplate', 'Home | News |'), ('blank', ''), ('body', 'The council a'), ('blank', ''),
+     ('comment', 'Leave a Reply'), ('comment', 'Your email ad')]
     """
     return default_cleaner().label(text, mode=mode)

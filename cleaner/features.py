@@ -419,39 +419,42 @@ _BOILER_WORDS = tuple(sorted(w for w in cues.BOILERPLATE_WORDS if w != "©"))
 _CONTEXT_WINDOWS = (2, 5, 15)
 
 
-def own_columns(kind: str) -> np.ndarray:
-    """Columns of a feature matrix that describe the line itself (no neighbours): the text
-    base features, and for HTML the DOM base features too. The context pass re-reads them."""
-    text = np.arange(len(BASE_NAMES))
-    if kind != "html":
-        return text
-    dom = len(feature_names()) + np.arange(len(DOM_BASE_NAMES))
-    return np.concatenate([text, dom])
-
-
-def context_names(classes: tuple[str, ...], kind: str = "text") -> list[str]:
-    """Names of the columns of :func:`context_features`."""
-    all_names = html_feature_names() if kind == "html" else feature_names()
-    names = [all_names[i] for i in own_columns(kind)] + [f"p_{c}" for c in classes]
+def context_names(classes: tuple[str, ...], containers: bool = False) -> list[str]:
+    """Names of the columns of :func:`context_features` (``containers``: with HTML groups)."""
+    names = list(BASE_NAMES) + [f"p_{c}" for c in classes]
     for offset in (-3, -2, -1, 1, 2, 3):
         names += [f"p_{c}@{offset:+d}" for c in classes]
     for w in _CONTEXT_WINDOWS:
         names += [f"p_{c}~{w}" for c in classes]
     names += [f"p_{c}_mass_before" for c in classes] + [f"p_{c}_mass_after" for c in classes]
+    if containers:
+        for level in (1, 2, 3):
+            names += [f"p_{c}_container{level}" for c in classes] + [f"log_container{level}_lines"]
     return names
 
 
-def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None, kind: str = "text") -> np.ndarray:
+def container_groups(lines: Lines) -> np.ndarray:
+    """For the non-blank HTML lines, the numbers of their three nearest block containers."""
+    if lines.dom is None:
+        raise ValueError("container_groups needs lines from segment_html")
+    keep = nonblank_index(lines).tolist()
+    return np.array([lines.dom.containers[i] for i in keep], dtype=np.int64).reshape(len(keep), 3)
+
+
+def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None,
+                     groups: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Second-pass features: a line's own shape plus the first pass's class probabilities of
     the line, its neighbours and its surroundings, so a label can follow its run (a teaser
-    list under "You May Also Like" reads as one run). Rows as in ``X``; ``page`` numbers the
-    page of every row when ``X`` holds several pages."""
+    list under "You May Also Like" reads as one run). For HTML, ``groups`` (from
+    :func:`container_groups`) adds the mean probabilities of the lines in each of the line's
+    three nearest containers: an article body or a teaser list is judged as a whole. Rows as
+    in ``X``; ``page`` numbers the page of every row when ``X`` holds several pages."""
     n = len(P)
-    own = own_columns(kind)
+    width = len(BASE_NAMES) + P.shape[1] * 13 + (0 if groups is None else 3 * (P.shape[1] + 1))
     if n == 0:
-        return np.zeros((0, len(own) + P.shape[1] * 13))
+        return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    parts = [X[:, own], P]
+    parts = [X[:, : len(BASE_NAMES)], P]
     for offset in (-3, -2, -1, 1, 2, 3):
         parts.append(pages.shift(P, offset))
     for w in _CONTEXT_WINDOWS:
@@ -461,6 +464,15 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     total = np.maximum(pages.total(mass), 1.0)
     before = pages.before(mass)
     parts += [before / total, (total - before - mass) / total]
+    if groups is not None:
+        for level in range(3):
+            # Container numbers restart on every page: pair them with the page.
+            _, group = np.unique(np.column_stack([pages.of_row, groups[:, level]]), axis=0, return_inverse=True)
+            group = group.reshape(-1)
+            size = np.bincount(group).astype(float)
+            means = np.column_stack([np.bincount(group, weights=mass[:, k]) for k in range(P.shape[1])])
+            weight = np.bincount(group, weights=chars[:, 0])
+            parts += [means[group] / np.maximum(weight[group], 1.0)[:, None], np.log1p(size[group])[:, None]]
     return np.hstack(parts)
 
 

@@ -28,6 +28,9 @@ class Dom:
     flags: list[int] = field(default_factory=list)  # bit set of DOM_FLAGS over all ancestors
     link_chars: list[int] = field(default_factory=list)  # characters of text inside <a>
     tokens: list[str] = field(default_factory=list)  # ancestors' class/id/role tokens, nearest first
+    # Document-order numbers of the nearest three block-level ancestors (0: none): lines that
+    # share one are in the same container (an article body, a teaser list, a menu).
+    containers: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -52,7 +55,7 @@ class Lines:
         if self.dom is not None:
             d = self.dom
             dom = Dom(d.tag[start:stop], d.depth[start:stop], d.heading[start:stop], d.flags[start:stop],
-                      d.link_chars[start:stop], d.tokens[start:stop])  # fmt: skip
+                      d.link_chars[start:stop], d.tokens[start:stop], d.containers[start:stop])  # fmt: skip
         return Lines(self.text[start:stop], self.end[start:stop], self.block[start:stop], dom)
 
     @property
@@ -197,9 +200,10 @@ def segment_html(html: str) -> Lines:
     if root is None:
         return Lines([], [], np.zeros(0, dtype=np.int64), dom)
 
-    # Open-element stack entries: (block tag, depth, heading, flags, tokens); the line under
-    # construction takes its context from the stack when its first text arrives.
-    stack: list[tuple[str, int, int, int, tuple[str, ...]]] = [("body", 0, 0, 0, ())]
+    # Open-element stack entries: (block tag, depth, heading, flags, tokens, containers); the
+    # line under construction takes its context from the stack when its first text arrives.
+    stack: list[tuple[str, int, int, int, tuple[str, ...], tuple[int, int, int]]] = [("body", 0, 0, 0, (), (0, 0, 0))]
+    element_number = 0
     pieces: list[str] = []
     link_chars = 0
     context = stack[-1]
@@ -210,7 +214,7 @@ def segment_html(html: str) -> Lines:
         if pieces:
             line = " ".join("".join(pieces).split())
             if line:
-                tag, depth, heading, flags, tokens = context
+                tag, depth, heading, flags, tokens, containers = context
                 out_text.append(line)
                 out_block.append(block_id)
                 dom.tag.append(tag)
@@ -219,6 +223,7 @@ def segment_html(html: str) -> Lines:
                 dom.flags.append(flags)
                 dom.link_chars.append(min(link_chars, len(line)))
                 dom.tokens.append(" ".join(dict.fromkeys(tokens[:_MAX_TOKENS])))
+                dom.containers.append(containers)
         pieces = []
         link_chars = 0
 
@@ -257,6 +262,10 @@ def segment_html(html: str) -> Lines:
                     if descend:
                         parent = stack[-1]
                         heading = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else parent[2]
+                        containers = parent[5]
+                        if tag in _BLOCK_TAGS:
+                            element_number += 1
+                            containers = (element_number, containers[0], containers[1])
                         stack.append(
                             (
                                 tag if tag in _BLOCK_TAGS else parent[0],
@@ -264,6 +273,7 @@ def segment_html(html: str) -> Lines:
                                 heading,
                                 parent[3] | _FLAG_BIT.get(tag, 0),
                                 (_attr_tokens(attrs) + parent[4])[:_MAX_TOKENS],
+                                containers,
                             )
                         )
         if descend:

@@ -126,7 +126,13 @@ def lines_of(record: dict) -> Lines:
     rows = [line["dom"] for line in record["lines"]]
     column = {name: [row[fields.index(name)] for row in rows] for name in fields}
     dom = Dom(
-        column["tag"], column["depth"], column["heading"], column["flags"], column["link_chars"], column["tokens"]
+        column["tag"],
+        column["depth"],
+        column["heading"],
+        column["flags"],
+        column["link_chars"],
+        column["tokens"],
+        [tuple(c) for c in column.get("containers", [(0, 0, 0)] * len(rows))],
     )
     texts = [line["text"] for line in record["lines"]]
     return Lines(texts, ["\n"] * len(texts), np.asarray(column["block"], dtype=np.int64), dom)
@@ -228,16 +234,16 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     networks = [first]
     if passes == 2:
         P = out_of_fold(X, y, groups, seed=seed, hidden=hidden, max_iter=max_iter)
-        Z = features.context_features(X, P, page=pages, kind=kind)
+        groups = np.vstack([features.container_groups(lines_of(rec)) for rec in records]) if kind == "html" else None
+        Z = features.context_features(X, P, page=pages, groups=groups)
         networks.append(fit(Z, y, seed=seed, hidden=hidden, max_iter=max_iter))
         print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     header = {
         "format_version": FORMAT_VERSION,
         "classes": list(CLASSES),
         "kind": kind,
-        "context": kind,
         "feature_names": features.html_feature_names() if kind == "html" else features.feature_names(),
-        "context_feature_names": features.context_names(CLASSES, kind) if passes == 2 else [],
+        "context_feature_names": features.context_names(CLASSES, containers=kind == "html") if passes == 2 else [],
         "passes": passes,
         "training_data_sha256": data_hash(paths),
         "training_pages": len(records),

@@ -136,3 +136,12 @@ def test_html_label_and_clean_keep_paragraph_breaks():
     out = cleaner.clean(html)
     assert "The city council approved" in out and "\n\n" in out
     assert "World" not in out.split("\n")
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, cleaner; cleaner.clean('x'); print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'selectolax')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # no scikit-learn ever; selectolax only once HTML arrives
