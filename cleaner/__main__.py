@@ -33,7 +33,8 @@ class InputError(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cleaner",
-        description="Strip boilerplate from scraped pages (plain text or HTML): keep the article.",
+        description="Strip boilerplate from scraped pages (plain text or HTML): keep the article. "
+        "For corpora (JSONL, WARC, WET) on all cores: cleaner batch --help.",
         epilog="Exit status: 0 done; 1 an input or output failed (named on stderr); 2 usage error.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="input files; '-' or none reads standard input")
@@ -158,7 +159,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m cleaner`` and the ``cleaner`` script."""
+    """Entry point of ``python -m cleaner`` and the ``cleaner`` script (``cleaner batch ...``
+    for corpora: see cleaner/batch.py; a file named "batch" is ``./batch``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["batch"]:
+        from cleaner import batch
+
+        try:
+            return batch.main(argv[1:])
+        except KeyboardInterrupt:
+            print("cleaner batch: interrupted", file=sys.stderr)
+            return 130
     parser = _parser()
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 <= args.threshold <= 1:

@@ -123,9 +123,12 @@ class Cleaner:
             P = network.predict_proba(features.context_features(X, P, groups=groups))
         return P
 
-    def _kept(self, lines: Lines, keep: tuple[str, ...], threshold: float | None) -> np.ndarray:
-        P = self.predict(lines)
-        cols = [LABELS.index(k) for k in keep]
+    def kept(self, lines: Lines, P: np.ndarray, *, keep: Iterable[str] | None = None,
+             threshold: float | None = None) -> np.ndarray:  # fmt: skip
+        """Which lines ``clean`` keeps, given their probabilities from :meth:`predict`."""
+        keep_t = self.keep if keep is None else _check_keep(keep)
+        threshold = self.threshold if threshold is None else threshold
+        cols = [LABELS.index(k) for k in keep_t]
         if threshold is None:
             chosen = np.isin(P.argmax(axis=1), cols)
         else:
@@ -139,24 +142,26 @@ class Cleaner:
     def label(self, text: str | bytes, *, mode: Mode | None = None) -> list[LabeledLine]:
         """Label every line; see :func:`cleaner.label`."""
         lines = self.segment(text, mode=mode)
-        P = self.predict(lines)
-        out: list[LabeledLine] = []
-        rows = iter(P.tolist())
-        for i, (t, end) in enumerate(zip(lines.text, lines.end)):
-            if not t.strip():
-                out.append(LabeledLine(i, t, BLANK, {}, end))
-                continue
-            probs = dict(zip(LABELS, next(rows)))
-            out.append(LabeledLine(i, t, max(probs, key=probs.__getitem__), probs, end))
-        return out
+        return labeled_lines(lines, self.predict(lines))
 
     def clean(self, text: str | bytes, *, keep: Iterable[str] | None = None, threshold: float | None = None,
               mode: Mode | None = None) -> str:  # fmt: skip
         """The kept lines; see :func:`cleaner.clean`."""
         lines = self.segment(text, mode=mode)
-        keep_t = self.keep if keep is None else _check_keep(keep)
-        kept = self._kept(lines, keep_t, self.threshold if threshold is None else threshold)
-        return assemble(lines, kept)
+        return assemble(lines, self.kept(lines, self.predict(lines), keep=keep, threshold=threshold))
+
+
+def labeled_lines(lines: Lines, P: np.ndarray) -> list[LabeledLine]:
+    """One :class:`LabeledLine` per line from the probabilities of the non-blank lines."""
+    out: list[LabeledLine] = []
+    rows = iter(P.tolist())
+    for i, (t, end) in enumerate(zip(lines.text, lines.end)):
+        if not t.strip():
+            out.append(LabeledLine(i, t, BLANK, {}, end))
+            continue
+        probs = dict(zip(LABELS, next(rows)))
+        out.append(LabeledLine(i, t, max(probs, key=probs.__getitem__), probs, end))
+    return out
 
 
 WINDOW_LINES = 20_000
