@@ -97,6 +97,10 @@ def markdown(results: dict) -> str:
         out.append(
             f"- All cores ({a['cores']} worker processes, AEB text): {a['pages_per_s']} pages/s, {a['mb_per_s']} MB/s."
         )
+    for row in results.get("scaling", []):
+        out.append(
+            f"- CLI on {row['mb']} MB of text: {row['seconds']} s ({row['s_per_mb']} s/MB), peak memory {row['peak_rss_mb']} MB."
+        )
     out += ["", f"Run time: {results['seconds']} s.", ""]
     return "\n".join(out)
 

@@ -204,6 +204,24 @@ def cli_costs(full: bool) -> dict:
     return out
 
 
+def scaling() -> list[dict]:
+    """CLI time per MB and peak memory from 1 MB to 100 MB of text (full mode)."""
+    text = ("\n\n".join(p.text for p in datasets.aeb_pages()) + "\n\n").encode()
+    rows = []
+    for mb in (1, 10, 100):
+        data = (text * (mb * 1_000_000 // len(text) + 1))[: mb * 1_000_000]
+        seconds, rss = _cli(["-"], data)
+        rows.append(
+            {
+                "mb": mb,
+                "seconds": round(seconds, 2),
+                "s_per_mb": round(seconds / mb, 3),
+                "peak_rss_mb": round(rss / 1024),
+            }
+        )
+    return rows
+
+
 def _clean_page(text: str) -> int:
     import cleaner
 
@@ -263,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     results["cli"] = cli_costs(full=not args.quick)
     if not args.quick:
         results["all_cores"] = all_cores(pages)
+        results["scaling"] = scaling()
     _add_ratios(results)
     results["headline"] = _headline(results)
     results["seconds"] = round(time.perf_counter() - t0, 1)

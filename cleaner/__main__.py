@@ -30,8 +30,15 @@ class InputError(Exception):
     """An input that cannot be cleaned; the message names it."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="cleaner",
         description="Strip boilerplate from scraped pages (plain text or HTML): keep the article. "
         "For corpora (JSONL, WARC, WET) on all cores: cleaner batch --help.",

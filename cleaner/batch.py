@@ -263,7 +263,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cleaner batch", description=__doc__.split("\n\n")[0])
+    from cleaner.__main__ import OneLineParser
+
+    p = OneLineParser(prog="cleaner batch", description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="JSONL(.gz), WARC(.gz) or WET(.gz) files")
     p.add_argument("-o", "--output", required=True, help="output JSONL (gzipped when it ends in .gz)")
     p.add_argument("--format", choices=("auto", "jsonl", "warc"), default="auto", help="input format (auto: by name)")

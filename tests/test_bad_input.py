@@ -125,3 +125,19 @@ def test_cli_utf16_file(tmp_path):
     f.write_bytes(ARTICLE.encode("utf-16"))
     out = cli(str(f))
     assert out.returncode == 0 and b"council approved" in out.stdout
+
+
+def test_cli_time_and_memory_stay_linear():
+    """Peak memory of the CLI is bounded (stated bound: 400 MB) and time per MB stays flat
+    from 3 MB to 30 MB of text (the full benchmark measures 1 to 100 MB)."""
+    from benchmarks.datasets import aeb_pages
+    from benchmarks.run import _cli
+
+    text = ("\n\n".join(p.text for p in aeb_pages()) + "\n\n").encode()
+    small = text * 2  # about 3 MB
+    large = text * 20  # about 30 MB
+    t_small, rss_small = _cli(["-"], small)
+    t_large, rss_large = _cli(["-"], large)
+    assert rss_large < 400 * 1024, f"peak memory {rss_large // 1024} MB"
+    per_mb_small, per_mb_large = t_small / len(small), t_large / len(large)
+    assert per_mb_large < 2.0 * per_mb_small, (per_mb_small, per_mb_large)

@@ -44,10 +44,16 @@ def test_empty_input_gives_empty_output():
     assert out.returncode == 0 and out.stdout == b""
 
 
-def test_usage_errors_exit_2():
-    assert run("--keep", "article", str(EXAMPLE)).returncode == 2
-    assert run("--threshold", "3", str(EXAMPLE)).returncode == 2
-    assert run("--no-such-flag").returncode == 2
+def test_usage_errors_exit_2_with_one_line():
+    for args in (
+        ["--keep", "article", str(EXAMPLE)],
+        ["--threshold", "3", str(EXAMPLE)],
+        ["--no-such-flag"],
+        ["batch"],
+    ):
+        out = run(*args)
+        assert out.returncode == 2, args
+        assert out.stderr.decode().count("\n") == 1 and "--help" in out.stderr.decode(), args
 
 
 def test_unreadable_inputs_exit_1_with_one_line(tmp_path):
