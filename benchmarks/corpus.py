@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from cleaner.cues import comment_dom_cue, comment_phrase, is_byline, related_dom_cue, related_heading
 from cleaner.decode import decode
 from cleaner.model import CLASSES
@@ -293,8 +295,6 @@ def _page_signal_labels(html: str) -> tuple[Lines, list[str], list[str]]:
         values = getattr(dom, name)
         setattr(dom, name, [values[i] for i in keep_index])
     dom.link_chars = [min(c, len(t)) for c, t in zip(dom.link_chars, keep_text)]
-    import numpy as np
-
     out = Lines(
         keep_text, ["\n"] * len(keep_text), np.asarray([lines.block[i] for i in keep_index], dtype=np.int64), dom
     )

@@ -136,7 +136,7 @@ def test_cli_time_and_memory_stay_linear():
     text = ("\n\n".join(p.text for p in aeb_pages()) + "\n\n").encode()
     small = text * 2  # about 3 MB
     large = text * 20  # about 30 MB
-    t_small, rss_small = _cli(["-"], small)
+    t_small, _ = _cli(["-"], small)
     t_large, rss_large = _cli(["-"], large)
     assert rss_large < 400 * 1024, f"peak memory {rss_large // 1024} MB"
     per_mb_small, per_mb_large = t_small / len(small), t_large / len(large)
