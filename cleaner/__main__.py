@@ -90,8 +90,18 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
             raise InputError(f"{name}: HTML larger than {HTML_LIMIT >> 20} MB; split it or use --text")
         yield "html", decoding.decode(data)
         return
-    # Large text: decode incrementally (UTF-8 with a BOM skipped, stray bytes as cp1252).
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="cleaner-cp1252")
+    # Large text: decode incrementally (UTF-16 when the head says so; else UTF-8 with a BOM
+    # skipped and stray bytes read as cp1252).
+    utf16 = (
+        "utf-16"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        else decoding.utf16_without_bom(head[:4096])
+    )
+    decoder = (
+        codecs.getincrementaldecoder(utf16)(errors="replace")
+        if utf16
+        else codecs.getincrementaldecoder("utf-8-sig")(errors="cleaner-cp1252")
+    )
     carry = ""
     chunk = head + rest
     while chunk:

@@ -28,7 +28,7 @@ _BOMS = (
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I)
 
 
-def _utf16_without_bom(head: bytes) -> str | None:
+def utf16_without_bom(head: bytes) -> str | None:
     """UTF-16 without a byte-order mark shows as a NUL in every other byte of mostly-ASCII text."""
     half = len(head) // 2
     if half < 2 or b"\x00" not in head:
@@ -74,7 +74,7 @@ def decode(data: bytes | bytearray | memoryview | str) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, "replace")
-    utf16 = _utf16_without_bom(data[:4096])
+    utf16 = utf16_without_bom(data[:4096])
     if utf16:
         return data.decode(utf16, "replace")
     try:
@@ -100,7 +100,7 @@ def looks_binary(data: bytes) -> bool:
     (False, False)
     """
     head = bytes(data[:8192])
-    if any(head.startswith(bom) for bom, _ in _BOMS) or _utf16_without_bom(head[:4096]):
+    if any(head.startswith(bom) for bom, _ in _BOMS) or utf16_without_bom(head[:4096]):
         return False
     if head.startswith((b"\x1f\x8b", b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
         return True

@@ -141,3 +141,16 @@ def test_cli_time_and_memory_stay_linear():
     assert rss_large < 400 * 1024, f"peak memory {rss_large // 1024} MB"
     per_mb_small, per_mb_large = t_small / len(small), t_large / len(large)
     assert per_mb_large < 2.0 * per_mb_small, (per_mb_small, per_mb_large)
+
+
+def test_cli_streams_large_utf16_text(tmp_path):
+    from benchmarks.datasets import aeb_pages
+
+    text = "\n\n".join(p.text for p in aeb_pages()[:60]) + "\n\n"
+    big = tmp_path / "big16.txt"
+    big.write_bytes((text * 10).encode("utf-16"))  # above the 8 MB whole-input limit: read in pieces
+    assert big.stat().st_size > 8 << 20
+    out = cli(str(big))
+    assert out.returncode == 0, out.stderr
+    kept = [x for x in out.stdout.decode("utf-8").split("\n") if x]
+    assert kept and set(kept) <= set(text.split("\n"))
