@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -58,8 +59,8 @@ class Lines:
                       d.link_chars[start:stop], d.tokens[start:stop], d.containers[start:stop])  # fmt: skip
         return Lines(self.text[start:stop], self.end[start:stop], self.block[start:stop], dom)
 
-    @property
-    def blank(self) -> np.ndarray:
+    @cached_property
+    def blank(self) -> np.ndarray:  # computed once: every stage asks for it
         return np.fromiter((not t.strip() for t in self.text), dtype=bool, count=len(self.text))
 
 
