@@ -5,10 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _fmt(x, digits: int = 3) -> str:
-    return "" if x is None else f"{x:.{digits}f}"
-
-
 def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
     head = "| system | version | F1 | 95% CI | precision | recall | F1 unseen sites | pages/s | MB/s |"
     if speed_key:
