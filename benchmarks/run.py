@@ -234,8 +234,9 @@ def all_cores(pages) -> dict:
 
     texts = [p.text for p in pages] * 3
     cores = os.cpu_count() or 1
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")  # one core per worker, as `cleaner batch` does
+    from cleaner.batch import one_blas_thread_per_worker
+
+    one_blas_thread_per_worker()
     with mp.get_context("spawn").Pool(cores) as pool:
         pool.map(_clean_page, texts[:cores])  # warm the workers (model load)
         t0 = time.perf_counter()

@@ -125,6 +125,13 @@ def _on_alarm(signum, frame):
     raise _Timeout
 
 
+def one_blas_thread_per_worker() -> None:
+    """Before starting worker processes: one core per worker, so each worker's numpy does not
+    start a thread per core too (set only where the user has not chosen)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def _init_worker(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None) -> None:
     from cleaner.api import Cleaner
 
@@ -224,9 +231,7 @@ def run(args: argparse.Namespace) -> int:
     if jobs > 1:
         import multiprocessing as mp
 
-        # One core per worker: keep each worker's numpy from starting a thread per core too.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+        one_blas_thread_per_worker()
         pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=init)
     tty = sys.stderr.isatty()
     started = time.perf_counter()
