@@ -155,8 +155,8 @@ def labeled_lines(lines: Lines, P: np.ndarray) -> list[LabeledLine]:
     """One :class:`LabeledLine` per line from the probabilities of the non-blank lines."""
     out: list[LabeledLine] = []
     rows = iter(P.tolist())
-    for i, (t, end) in enumerate(zip(lines.text, lines.end)):
-        if not t.strip():
+    for i, (t, end, blank) in enumerate(zip(lines.text, lines.end, lines.blank.tolist())):
+        if blank:
             out.append(LabeledLine(i, t, BLANK, {}, end))
             continue
         probs = dict(zip(LABELS, next(rows)))
