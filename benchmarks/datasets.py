@@ -100,6 +100,12 @@ def gold_pages() -> list[GoldPage]:
     return pages
 
 
+def trained_ids(dataset: str) -> set[str]:
+    """Ids of a data set's pages in the corpus ``train`` split (hand-checked pages the models
+    learned from), which the benchmarks leave out."""
+    return {rec["id"] for rec in read_corpus(CORPUS / "train.jsonl.gz", rendering="html") if rec["dataset"] == dataset}
+
+
 def build(data: Path) -> None:
     """Write fixtures/bench from the shared data (deterministic bytes)."""
     test = {rec["id"]: rec for rec in read_corpus(CORPUS / "test.jsonl.gz", rendering="html")}
@@ -114,8 +120,9 @@ def build(data: Path) -> None:
         })  # fmt: skip
     write_jsonl_gz(BENCH / "aeb.jsonl.gz", aeb)
     snippets = []
+    trained = trained_ids("trafilatura-eval")
     for page in read_pages(data, snippet_pages=True):
-        if page.dataset == "trafilatura-eval" and page.snippets is not None:
+        if page.dataset == "trafilatura-eval" and page.snippets is not None and page.id not in trained:
             # The page as text (our rendering): the HTML of all 990 pages would not fit fixtures/.
             snippets.append({"id": page.id, "lang": page.lang, "text": render_text(segment_html(page.html)),
                              "with": page.snippets.get("with") or [], "without": page.snippets.get("without") or []})  # fmt: skip

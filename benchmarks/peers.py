@@ -20,8 +20,9 @@ class Peer:
     name: str
     input: str  # "html" or "text"
     package: str | None
-    make: Callable[[], Callable[[str], str]]
+    make: Callable[[], Callable]  # the extraction function: str -> str (batched: list -> list)
     note: str = ""
+    batched: bool = False  # the function takes all pages at once
 
     def version(self) -> str:
         if self.package is None:
@@ -31,7 +32,7 @@ class Peer:
         except importlib.metadata.PackageNotFoundError:
             return ""
 
-    def load(self) -> Callable[[str], str] | None:
+    def load(self) -> Callable | None:
         """The extraction function, or None when the package is not installed."""
         try:
             return self.make()
@@ -121,16 +122,17 @@ def _readability() -> Callable[[str], str]:
     return run
 
 
-def _ours(mode: str) -> Callable[[str], str]:
+def _ours(mode: str, batched: bool = False) -> Callable:
     from cleaner import Cleaner
 
     c = Cleaner(mode=mode)  # type: ignore[arg-type]
-    return c.clean
+    return c.clean_many if batched else c.clean
 
 
 def html_peers() -> list[Peer]:
     return [
         Peer("cleaner (html)", "html", "cleaner", lambda: _ours("html")),
+        Peer("cleaner (html, clean_many)", "html", "cleaner", lambda: _ours("html", batched=True), batched=True),
         Peer("trafilatura", "html", "trafilatura", _trafilatura),
         Peer("trafilatura (no comments)", "html", "trafilatura", lambda: _trafilatura(include_comments=False)),
         Peer("readability-lxml", "html", "readability-lxml", _readability),
@@ -143,6 +145,7 @@ def html_peers() -> list[Peer]:
 def text_peers() -> list[Peer]:
     return [
         Peer("cleaner (text)", "text", "cleaner", lambda: _ours("text")),
+        Peer("cleaner (text, clean_many)", "text", "cleaner", lambda: _ours("text", batched=True), batched=True),
         Peer("keep all lines", "text", None, lambda: lambda text: text),
         Peer("C4-style line filter", "text", None, lambda: c4_filter),
         Peer("jusText (a <p> per line)", "text", "justext", lambda: _on_lines(_justext())),

@@ -37,15 +37,14 @@ FLOORS = HERE / "floors.json"
 PUBLISHED = datasets.BENCH / "published"
 
 
-def _timed_run(extract, inputs: list[str], repeats: int) -> tuple[list[str], float]:
-    """Outputs of ``extract`` on every input and the median wall time of ``repeats`` passes."""
+def _timed_run(extract, inputs: list[str], repeats: int, batched: bool = False) -> tuple[list[str], float]:
+    """Outputs of ``extract`` on every input (``batched``: on all inputs in one call) and the
+    median wall time of ``repeats`` passes."""
     times = []
     outputs: list[str] = []
     for _ in range(repeats):
-        outputs = []
         t0 = time.perf_counter()
-        for x in inputs:
-            outputs.append(extract(x))
+        outputs = list(extract(inputs)) if batched else [extract(x) for x in inputs]
         times.append(time.perf_counter() - t0)
     return outputs, statistics.median(times)
 
@@ -60,7 +59,7 @@ def aeb_rows(pages, systems: list[peers.Peer], *, repeats: int) -> list[dict]:
             print(f"bench: {peer.name}: {peer.note}", file=sys.stderr)
             continue
         inputs = [p.html if peer.input == "html" else p.text for p in pages]
-        outputs, seconds = _timed_run(extract, inputs, repeats)
+        outputs, seconds = _timed_run(extract, inputs, repeats, peer.batched)
         scores = evaluate.score_groups([(p, page_score(o, p.gold)) for p, o in zip(pages, outputs)])
         megabytes = sum(len(x.encode("utf-8")) for x in inputs) / 1e6
         row.update(scores=scores, seconds=round(seconds, 3), pages_per_s=round(len(pages) / seconds, 1),
@@ -163,13 +162,14 @@ def snippets(full: bool) -> dict:
     if full and datasets.DEFAULT_DATA.exists():
         from benchmarks.corpus import read_pages
 
+        trained = datasets.trained_ids("trafilatura-eval")
         pages = [
             {"html": p.html, "with": p.snippets.get("with") or [], "without": p.snippets.get("without") or []}
             for p in read_pages(datasets.DEFAULT_DATA, snippet_pages=True)
-            if p.dataset == "trafilatura-eval" and p.snippets is not None
+            if p.dataset == "trafilatura-eval" and p.snippets is not None and p.id not in trained
         ]
         out["cleaner (html)"] = evaluate.snippet_rates(lambda p: cleaner.clean(p["html"], mode="html"), pages)
-        for peer in peers.html_peers()[1:3]:
+        for peer in (p for p in peers.html_peers() if p.name.startswith("trafilatura")):
             extract = peer.load()
             if extract is not None:
                 out[peer.name] = evaluate.snippet_rates(lambda p, f=extract: f(p["html"]), pages)
@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 1 if args.quick else 3
     t0 = time.perf_counter()
     pages = datasets.aeb_pages()
-    html_systems = peers.html_peers()[:1] if args.no_peers else peers.html_peers()
-    text_systems = peers.text_peers()[:3] if args.no_peers else peers.text_peers()
+    html_systems = [p for p in peers.html_peers() if not args.no_peers or p.package == "cleaner"]
+    text_systems = [p for p in peers.text_peers() if not args.no_peers or p.package in ("cleaner", None)]
     results: dict = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "mode": "quick" if args.quick else "full",

@@ -13,7 +13,7 @@ import numpy as np
 from cleaner import features
 from cleaner import model as model_io
 from cleaner.decode import decode
-from cleaner.segment import Lines, looks_like_html, segment_html, segment_text
+from cleaner.segment import Lines, concat_lines, looks_like_html, segment_html, segment_text
 
 Mode = Literal["auto", "text", "html"]
 LABELS = model_io.CLASSES
@@ -71,7 +71,8 @@ class Cleaner:
             raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
         self.threshold = threshold
         self.mode = mode
-        self.model = model_io.load(model or model_io.DEFAULT_MODEL, feature_names=features.feature_names())
+        self.model = model_io.load(model or model_io.DEFAULT_MODEL, feature_names=features.feature_names(),
+                                   context_feature_names=features.context_names(LABELS))  # fmt: skip
         self._html_model_path = html_model or model_io.DEFAULT_HTML_MODEL
         self._html_model: model_io.Model | None = None
         self._lock = threading.Lock()
@@ -82,7 +83,10 @@ class Cleaner:
         if self._html_model is None:
             with self._lock:
                 if self._html_model is None:
-                    self._html_model = model_io.load(self._html_model_path, feature_names=features.html_feature_names())
+                    self._html_model = model_io.load(
+                        self._html_model_path, feature_names=features.html_feature_names(),
+                        context_feature_names=features.context_names(LABELS, containers=True),
+                    )  # fmt: skip
         return self._html_model
 
     # -- the pipeline: segment, features, predict ---------------------------------------------
@@ -106,21 +110,52 @@ class Cleaner:
             parts.append(self._predict(lines.window(start, stop)))
         return np.vstack(parts)
 
-    def _predict(self, lines: Lines) -> np.ndarray:
+    def predict_many(self, pages: list[Lines]) -> list[np.ndarray]:
+        """:meth:`predict` for several pages at once, the same probabilities for each. Pages
+        of one kind are featurized and classified together, up to about WINDOW_LINES lines
+        at a time: a few large array operations instead of many small ones per page."""
+        out: list[np.ndarray] = [np.zeros((0, len(LABELS)))] * len(pages)
+        for is_html in (False, True):
+            group: list[int] = []
+            size = 0
+            for i, lines in enumerate(pages):
+                if (lines.dom is not None) != is_html:
+                    continue
+                if len(lines) > WINDOW_LINES:
+                    out[i] = self.predict(lines)
+                    continue
+                group.append(i)
+                size += len(lines)
+                if size >= WINDOW_LINES:
+                    self._predict_group(pages, group, out)
+                    group, size = [], 0
+            self._predict_group(pages, group, out)
+        return out
+
+    def _predict_group(self, pages: list[Lines], group: list[int], out: list[np.ndarray]) -> None:
+        if not group:
+            return
+        lines, page = concat_lines([pages[i] for i in group])
+        rows_page = page[features.nonblank_index(lines)]
+        P = self._predict(lines, page)
+        for k, part in enumerate(np.split(P, np.cumsum(np.bincount(rows_page, minlength=len(group)))[:-1])):
+            out[group[k]] = part
+
+    def _predict(self, lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
         if lines.dom is not None:
             model = self.html_model
-            X = features.html_features(lines, model.vocab)
+            X = features.html_features(lines, model.vocab, page)
         else:
             model = self.model
-            X = features.text_features(lines, model.vocab)
+            X = features.text_features(lines, model.vocab, page)
         if len(X) == 0:
             return np.zeros((0, len(LABELS)))
         first, *rest = model.networks
         P = first.predict_proba(X)
-        uses_containers = "log_container1_lines" in model.header.get("context_feature_names", ())
-        groups = features.container_groups(lines) if uses_containers and lines.dom is not None else None
+        groups = features.container_groups(lines) if lines.dom is not None else None
+        rows_page = None if page is None else page[features.nonblank_index(lines)]
         for network in rest:  # the context pass re-reads each line with its surroundings
-            P = network.predict_proba(features.context_features(X, P, groups=groups))
+            P = network.predict_proba(features.context_features(X, P, page=rows_page, groups=groups))
         return P
 
     def kept(self, lines: Lines, P: np.ndarray, *, keep: Iterable[str] | None = None,
@@ -149,6 +184,20 @@ class Cleaner:
         """The kept lines; see :func:`cleaner.clean`."""
         lines = self.segment(text, mode=mode)
         return assemble(lines, self.kept(lines, self.predict(lines), keep=keep, threshold=threshold))
+
+    def clean_many(self, texts: Iterable[str | bytes], *, keep: Iterable[str] | None = None,
+                   threshold: float | None = None, mode: Mode | None = None) -> list[str]:  # fmt: skip
+        """:meth:`clean` for many pages, the same output for each, faster: the pages are
+        classified in batches (see :meth:`predict_many`).
+
+        >>> Cleaner().clean_many(["Home | News\\n\\nThe council met on Tuesday to approve the new budget for schools.", ""])
+        ['The council met on Tuesday to approve the new budget for schools.', '']
+        """
+        pages = [self.segment(text, mode=mode) for text in texts]
+        return [
+            assemble(lines, self.kept(lines, P, keep=keep, threshold=threshold))
+            for lines, P in zip(pages, self.predict_many(pages))
+        ]
 
 
 def labeled_lines(lines: Lines, P: np.ndarray) -> list[LabeledLine]:

@@ -27,8 +27,10 @@ from typing import IO
 
 from cleaner.api import BLANK, assemble, labeled_lines
 from cleaner.model import ModelError
+from cleaner.segment import Lines
 
 BLOCK_PER_JOB = 32  # documents handed to each worker per round (bounds memory)
+GROUP = 16  # documents classified together (Cleaner.predict_many)
 
 
 @dataclass
@@ -140,34 +142,70 @@ def _init_worker(model: str | None, html_model: str | None, keep: tuple[str, ...
         signal.signal(signal.SIGALRM, _on_alarm)
 
 
-def _clean_one(task: tuple[Document, bool, float]) -> dict:
-    doc, with_labels, timeout = task
-    out: dict = {"id": doc.id, "url": doc.url, "source": doc.source}
-    if doc.error is not None:
-        out["error"] = doc.error
-        return out
+class _TimeLimit:
+    """Raise _Timeout when the block takes longer than ``seconds`` (0: no limit; only where
+    the platform has SIGALRM)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds if hasattr(signal, "SIGALRM") else 0
+
+    def __enter__(self) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _error(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, _Timeout):
+        return f"took longer than the time limit ({timeout:g} s)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _clean_group(task: tuple[list[Document], bool, float]) -> list[dict]:
+    """Clean a group of documents: each is decoded and segmented on its own (a bad one gets
+    an error record), then all are classified together (Cleaner.predict_many); should that
+    fail, each is classified alone so the error lands on the document that caused it."""
+    docs, with_labels, timeout = task
     cleaner = _worker["cleaner"]
-    use_alarm = timeout > 0 and hasattr(signal, "SIGALRM")
+    results: list[dict] = []
+    segmented: list[tuple[dict, Lines]] = []
+    for doc in docs:
+        out: dict = {"id": doc.id, "url": doc.url, "source": doc.source}
+        results.append(out)
+        if doc.error is not None:
+            out["error"] = doc.error
+            continue
+        try:
+            with _TimeLimit(timeout):
+                segmented.append((out, cleaner.segment(doc.content, mode=doc.mode)))
+        except Exception as exc:  # one bad document must not stop the batch; it is reported
+            out["error"] = _error(exc, timeout)
     try:
-        if use_alarm:
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-        lines = cleaner.segment(doc.content, mode=doc.mode)
-        probabilities = cleaner.predict(lines)
-        out["text"] = assemble(lines, cleaner.kept(lines, probabilities))
+        with _TimeLimit(timeout * len(segmented)):
+            probabilities = cleaner.predict_many([lines for _, lines in segmented])
+    except Exception:
+        probabilities = []
+        for out, lines in segmented:
+            try:
+                with _TimeLimit(timeout):
+                    probabilities.append(cleaner.predict(lines))
+            except Exception as exc:
+                out["error"] = _error(exc, timeout)
+                probabilities.append(None)
+    for (out, lines), P in zip(segmented, probabilities):
+        if P is None:
+            continue
+        out["text"] = assemble(lines, cleaner.kept(lines, P))
         if with_labels:
             out["labels"] = [
                 {"label": x.label, "score": round(x.score, 4), "text": x.text}
-                for x in labeled_lines(lines, probabilities)
+                for x in labeled_lines(lines, P)
                 if x.label != BLANK
             ]
-    except _Timeout:
-        out["error"] = f"took longer than the time limit ({timeout:g} s)"
-    except Exception as exc:  # one bad document must not stop the batch; it is reported
-        out["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        if use_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    return out
+    return results
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -189,16 +227,16 @@ def _cleaned_blocks(docs: Iterator[Document], pool, jobs: int, args: argparse.Na
     previous one is written, so reading, cleaning and writing overlap."""
     pending = None
     for block in _blocks(docs, jobs * BLOCK_PER_JOB):
-        tasks = [(doc, args.labels, args.timeout) for doc in block]
+        tasks = [(block[i : i + GROUP], args.labels, args.timeout) for i in range(0, len(block), GROUP)]
         if pool is None:
-            yield block, [_clean_one(t) for t in tasks]
+            yield block, [r for t in tasks for r in _clean_group(t)]
             continue
-        submitted = (block, pool.map_async(_clean_one, tasks, chunksize=4))
+        submitted = (block, pool.map_async(_clean_group, tasks, chunksize=1))
         if pending is not None:
-            yield pending[0], pending[1].get()
+            yield pending[0], [r for group in pending[1].get() for r in group]
         pending = submitted
     if pending is not None:
-        yield pending[0], pending[1].get()
+        yield pending[0], [r for group in pending[1].get() for r in group]
 
 
 def _size(doc: Document) -> int:

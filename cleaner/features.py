@@ -171,10 +171,10 @@ def word_keys(words: tuple[str, ...]) -> np.ndarray:
     return np.unique(_word_keys(low, ws, we))
 
 
-_CUE_REGEXES = (
-    ("comment", cues.COMMENT_PHRASE, 120),
-    ("related", cues.RELATED_HEADING, 60),
-    ("byline", cues.BYLINE, 80),
+_CUE_LINE_PATTERNS = (  # (name, pattern, matched lower-cased, lines shorter than)
+    ("comment", cues.COMMENT_PHRASE, True, 120),
+    ("related", cues.RELATED_HEADING, True, 60),
+    ("byline", cues.BYLINE, False, 80),
 )
 _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais",
                "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
@@ -186,16 +186,19 @@ def _cue_flags(texts: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
     n = len(texts)
     out = {}
     short = np.flatnonzero(lengths < _CUE_LINE_MAX).tolist()
-    for name, pattern, max_len in _CUE_REGEXES:
+    lowered = dict(zip(short, (texts[i].lower() for i in short)))
+    for name, pattern, lower, max_len in _CUE_LINE_PATTERNS:
         match = pattern.match
+        source = lowered if lower else texts
         flag = np.zeros(n)
-        flag[[i for i in short if lengths[i] < max_len and match(texts[i])]] = 1.0
+        flag[[i for i in short if lengths[i] < max_len and match(source[i])]] = 1.0
         out[name] = flag
     # "Read more" and truncation marks at a line's start or end.
     start = cues.READ_MORE.match
     out["read_more"] = np.fromiter(
-        (bool(start(t)) or t[-24:].lower().rstrip(" .:>)]").endswith(_MORE_WORDS) for t in texts), dtype=float, count=n
-    )
+        (bool(start(t[:40].lower())) or t[-24:].lower().rstrip(" .:>)]").endswith(_MORE_WORDS) for t in texts),
+        dtype=float, count=n,
+    )  # fmt: skip
     return out
 
 
@@ -417,11 +420,14 @@ _BOILER_WORDS = tuple(sorted(w for w in cues.BOILERPLATE_WORDS if w != "©"))
 
 
 _CONTEXT_WINDOWS = (2, 5, 15)
+# Page features the context pass also reads: a run of prose after a comment heading is a
+# thread, the same run with no heading before it (only a reply form after) is the article.
+_CONTEXT_PAGE_NAMES = ("log_since_comment_cue", "log_since_related_cue")
 
 
 def context_names(classes: tuple[str, ...], containers: bool = False) -> list[str]:
     """Names of the columns of :func:`context_features` (``containers``: with HTML groups)."""
-    names = list(BASE_NAMES) + [f"p_{c}" for c in classes]
+    names = list(BASE_NAMES) + list(_CONTEXT_PAGE_NAMES) + [f"p_{c}" for c in classes]
     for offset in (-3, -2, -1, 1, 2, 3):
         names += [f"p_{c}@{offset:+d}" for c in classes]
     for w in _CONTEXT_WINDOWS:
@@ -450,11 +456,14 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     three nearest containers: an article body or a teaser list is judged as a whole. Rows as
     in ``X``; ``page`` numbers the page of every row when ``X`` holds several pages."""
     n = len(P)
-    width = len(BASE_NAMES) + P.shape[1] * 13 + (0 if groups is None else 3 * (P.shape[1] + 1))
+    width = (
+        len(BASE_NAMES) + len(_CONTEXT_PAGE_NAMES) + P.shape[1] * 13 + (0 if groups is None else 3 * (P.shape[1] + 1))
+    )
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    parts = [X[:, : len(BASE_NAMES)], P]
+    page_cols = [len(feature_names()) - len(_PAGE_NAMES) + _PAGE_NAMES.index(name) for name in _CONTEXT_PAGE_NAMES]
+    parts = [X[:, : len(BASE_NAMES)], X[:, page_cols], P]
     for offset in (-3, -2, -1, 1, 2, 3):
         parts.append(pages.shift(P, offset))
     for w in _CONTEXT_WINDOWS:

@@ -14,7 +14,16 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["DOM_FLAGS", "Dom", "Lines", "looks_like_html", "render_text", "segment_html", "segment_text"]
+__all__ = [
+    "DOM_FLAGS",
+    "Dom",
+    "Lines",
+    "concat_lines",
+    "looks_like_html",
+    "render_text",
+    "segment_html",
+    "segment_text",
+]
 
 _LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
 
@@ -62,6 +71,45 @@ class Lines:
     @cached_property
     def blank(self) -> np.ndarray:  # computed once: every stage asks for it
         return np.fromiter((not t.strip() for t in self.text), dtype=bool, count=len(self.text))
+
+
+def concat_lines(pages: list[Lines]) -> tuple[Lines, np.ndarray]:
+    """Several pages' lines as one :class:`Lines` (blocks renumbered so that none spans two
+    pages), and the page number of every line: the features take whole batches in one go.
+    The pages are all text or all HTML.
+
+    >>> lines, page = concat_lines([segment_text("a\\n\\nb"), segment_text("c")])
+    >>> lines.text, page.tolist(), lines.block.tolist()
+    (['a', '', 'b', 'c'], [0, 0, 0, 1], [0, 1, 1, 2])
+    """
+    if len({p.dom is None for p in pages}) > 1:
+        raise ValueError("concat_lines takes pages of one kind (all text or all HTML)")
+    text: list[str] = []
+    end: list[str] = []
+    blocks: list[np.ndarray] = []
+    offset = 0
+    for p in pages:
+        text += p.text
+        end += p.end
+        if len(p):
+            blocks.append(p.block - p.block.min() + offset)
+            offset = int(blocks[-1].max()) + 1
+    block = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
+    dom = None
+    if pages and pages[0].dom is not None:
+        dom = Dom()
+        for p in pages:
+            d = p.dom
+            assert d is not None
+            dom.tag += d.tag
+            dom.depth += d.depth
+            dom.heading += d.heading
+            dom.flags += d.flags
+            dom.link_chars += d.link_chars
+            dom.tokens += d.tokens
+            dom.containers += d.containers
+    page = np.repeat(np.arange(len(pages)), [len(p) for p in pages])
+    return Lines(text, end, block.astype(np.int64), dom), page
 
 
 def segment_text(text: str) -> Lines:

@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from cleaner import features
-from cleaner.model import CLASSES, DEFAULT_HTML_MODEL, DEFAULT_MODEL, FORMAT_VERSION, Model, Network, save
+from cleaner.model import CLASSES, DEFAULT_HTML_MODEL, DEFAULT_MODEL, FORMAT_VERSION, Ensemble, Model, Network, save
 from cleaner.segment import Dom, Lines, segment_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.gz"
 TEXT_RENDERINGS = ("text-own", "text-other")
 VOCAB_SIZE = 400
+MEMBERS = 3  # networks per pass, averaged
+GOLD_WEIGHT = 3.0  # hand-checked lines against distant labels (measured on held-out gold pages)
 
 
 def text_own_lines(html_record: dict, paragraph_breaks: bool) -> list[dict]:
@@ -171,8 +173,10 @@ def line_weights(X: np.ndarray) -> np.ndarray:
     return w / w.mean()
 
 
-def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int) -> Network:
-    """One network (a hidden ReLU layer, softmax out) fitted with scikit-learn."""
+def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int,
+        weight: np.ndarray | None = None) -> Network:  # fmt: skip
+    """One network (a hidden ReLU layer, softmax out) fitted with scikit-learn; ``weight``
+    multiplies each line's weight (see :func:`line_weights`)."""
     from sklearn.neural_network import MLPClassifier
 
     mean = X.mean(axis=0)
@@ -183,21 +187,30 @@ def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int) 
         max_iter=max_iter, early_stopping=True, validation_fraction=0.1, n_iter_no_change=4,
         random_state=seed, tol=1e-4,
     )  # fmt: skip
-    clf.fit((X - mean) / scale, y, sample_weight=line_weights(X))
+    sample_weight = line_weights(X) if weight is None else line_weights(X) * weight
+    clf.fit((X - mean) / scale, y, sample_weight=sample_weight)
     if list(clf.classes_) != list(range(len(CLASSES))):
         raise SystemExit("training data lacks a class: every one of " + ", ".join(CLASSES) + " needs examples")
     return Network(mean, scale, tuple(clf.coefs_), tuple(clf.intercepts_))
 
 
-def out_of_fold(
-    X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, hidden: int, max_iter: int
-) -> np.ndarray:
+def fit_ensemble(X: np.ndarray, y: np.ndarray, *, seed: int, members: int, hidden: int, max_iter: int,
+                 weight: np.ndarray | None = None) -> Ensemble:  # fmt: skip
+    """``members`` networks fitted alike from seeds ``seed``, ``seed + 1``, ..."""
+    return Ensemble(tuple(
+        fit(X, y, seed=seed + m, hidden=hidden, max_iter=max_iter, weight=weight) for m in range(members)
+    ))  # fmt: skip
+
+
+def out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, members: int, hidden: int,
+                max_iter: int, weight: np.ndarray) -> np.ndarray:  # fmt: skip
     """First-pass probabilities of every line from a network that did not see its page's
     site (two folds by site), so the second pass learns from honest inputs."""
     fold = groups % 2
     P = np.zeros((len(y), len(CLASSES)))
     for f in (0, 1):
-        net = fit(X[fold != f], y[fold != f], seed=seed, hidden=hidden, max_iter=max_iter)
+        net = fit_ensemble(X[fold != f], y[fold != f], seed=seed, members=members, hidden=hidden,
+                           max_iter=max_iter, weight=weight[fold != f])  # fmt: skip
         P[fold == f] = net.predict_proba(X[fold == f])
     return P
 
@@ -210,8 +223,11 @@ def data_hash(paths: list[Path]) -> str:
 
 
 def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_iter: int = 40,
-          renderings: tuple[str, ...] = TEXT_RENDERINGS, passes: int = 2) -> Model:  # fmt: skip
-    """Train on corpus pages and write the model to ``out`` (plus ``out.sha256``)."""
+          renderings: tuple[str, ...] = TEXT_RENDERINGS, passes: int = 2, gold_weight: float = GOLD_WEIGHT,
+          members: int = MEMBERS) -> Model:  # fmt: skip
+    """Train on corpus pages and write the model to ``out`` (plus ``out.sha256``). Lines of
+    hand-checked pages (``"gold": true``) weigh ``gold_weight`` times as much as distantly
+    labelled ones."""
     import sklearn
 
     t0 = time.perf_counter()
@@ -227,16 +243,17 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     X, y, pages = matrix(records, vocab, kind)
     print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
           f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
+    weight = np.array([gold_weight if rec.get("gold") else 1.0 for rec in records])[pages]
     groups = np.array(
         [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
     )
-    first = fit(X, y, seed=seed, hidden=hidden, max_iter=max_iter)
+    first = fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
     networks = [first]
     if passes == 2:
-        P = out_of_fold(X, y, groups, seed=seed, hidden=hidden, max_iter=max_iter)
+        P = out_of_fold(X, y, groups, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
         groups = np.vstack([features.container_groups(lines_of(rec)) for rec in records]) if kind == "html" else None
         Z = features.context_features(X, P, page=pages, groups=groups)
-        networks.append(fit(Z, y, seed=seed, hidden=hidden, max_iter=max_iter))
+        networks.append(fit_ensemble(Z, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight))
         print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     header = {
         "format_version": FORMAT_VERSION,
@@ -250,7 +267,10 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
         "training_lines": len(y),
         "renderings": list(renderings),
         "seed": seed,
+        "gold_weight": gold_weight,
+        "gold_pages": sum(1 for rec in records if rec.get("gold") and not str(rec.get("id")).endswith("#window")),
         "hidden": hidden,
+        "members": members,
         "sklearn_version": sklearn.__version__,
     }
     model = Model(header, tuple(networks), vocab, str(out))
@@ -267,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=64, help="hidden units")
+    parser.add_argument("--members", type=int, default=MEMBERS, help="networks per pass (their mean is used)")
     parser.add_argument("--max-iter", type=int, default=40, help="training epochs at most")
+    parser.add_argument("--gold-weight", type=float, default=GOLD_WEIGHT,
+                        help="weight of the lines of hand-checked pages (\"gold\": true)")  # fmt: skip
     parser.add_argument(
         "--passes", type=int, choices=(1, 2), default=2, help="1: per-line network only; 2: add the context pass"
     )
@@ -289,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     renderings = tuple(args.renderings.split(","))
     out = args.out or (DEFAULT_HTML_MODEL if renderings == ("html",) else DEFAULT_MODEL)
     train(args.data, out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
-          renderings=renderings, passes=args.passes)  # fmt: skip
+          renderings=renderings, passes=args.passes, gold_weight=args.gold_weight, members=args.members)  # fmt: skip
     return 0
 
 

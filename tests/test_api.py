@@ -1,5 +1,6 @@
 import threading
 
+import numpy as np
 import pytest
 
 import cleaner
@@ -145,3 +146,20 @@ def test_import_stays_light():
     code = "import sys, cleaner; cleaner.clean('x'); print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'selectolax')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"  # no scikit-learn ever; selectolax only once HTML arrives
+
+
+def test_predict_many_gives_each_page_what_predict_gives_it():
+    c = Cleaner()
+    pages = [
+        c.segment(ARTICLE),
+        c.segment(
+            "<html><body><nav><a href='/'>Home</a></nav><p>A short story about the sea and a boat.</p></body></html>"
+        ),
+        c.segment(""),
+        c.segment("Only one line here."),
+        c.segment(ARTICLE.replace("\n\n", "\n")),
+    ]
+    many = c.predict_many(pages)
+    assert len(many) == len(pages)
+    for lines, P in zip(pages, many):
+        assert np.allclose(P, c.predict(lines))

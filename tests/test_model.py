@@ -71,6 +71,39 @@ def _page(i: int) -> dict:
     return {"id": str(i), "domain": f"site{i % 7}.example", "rendering": "text-own", "lines": lines}
 
 
+def _network(rng, n_features=5, hidden=8):
+    return model_io.Network(
+        rng.normal(size=n_features), rng.uniform(0.5, 2, size=n_features),
+        (rng.normal(size=(n_features, hidden)), rng.normal(size=(hidden, 4))), (rng.normal(size=hidden), rng.normal(size=4)),
+    )  # fmt: skip
+
+
+def test_an_ensemble_predicts_the_mean_of_its_members():
+    rng = np.random.default_rng(0)
+    members = tuple(_network(rng) for _ in range(3))
+    X = rng.normal(size=(30, 5))
+    P = model_io.Ensemble(members).predict_proba(X)
+    assert np.allclose(P, np.mean([m.predict_proba(X) for m in members], axis=0))
+    assert np.allclose(P.sum(axis=1), 1.0)
+
+
+def test_a_model_file_of_the_first_format_still_loads(tmp_path):
+    # Format 1 (one network per pass, keys "s{pass}_...") was written by earlier releases.
+    net = _network(np.random.default_rng(1))
+    header = {"format_version": 1, "classes": ["body", "comment", "related", "boilerplate"], "passes": 1}
+    arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), "vocab": np.array(["the"]),
+              "s0_mean": net.mean, "s0_scale": net.scale, "s0_w0": net.weights[0], "s0_b0": net.biases[0],
+              "s0_w1": net.weights[1], "s0_b1": net.biases[1]}  # fmt: skip
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = tmp_path / "old.npz"
+    path.write_bytes(buf.getvalue())
+    (tmp_path / "old.npz.sha256").write_text(model_io.sha256_of(buf.getvalue()) + "  old.npz\n")
+    loaded = model_io.load(path)
+    X = np.random.default_rng(2).normal(size=(4, 5))
+    assert np.allclose(loaded.networks[0].predict_proba(X), net.predict_proba(X))
+
+
 def test_retraining_is_reproducible_and_usable(tmp_path):
     pytest.importorskip("sklearn")
     from cleaner.train import train
