@@ -18,6 +18,10 @@ is ``body`` when most of its tokens align to the page's gold text; ``comment`` w
 to the dragnet gold's comment part or sits under a comment DOM cue or says a comment prompt;
 ``related`` under a related-content DOM cue or a teaser heading; else ``boilerplate``. Each
 line keeps the ``cue`` that decided it. The output is byte-for-byte reproducible.
+
+Splits are by site: AEB only in ``test``; a quarter of the other sites in ``dev``, except
+that half of the dev sites holding hand-checked pages go to ``train`` (see
+:func:`assign_splits`), so the models learn from hand labels and are measured on the rest.
 """
 
 from __future__ import annotations

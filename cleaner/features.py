@@ -105,6 +105,27 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     return bits, lower
 
 
+@lru_cache(maxsize=1)
+def _bit_combinations() -> tuple[np.ndarray, np.ndarray]:
+    """The few combinations of class bits that occur (a letter may also be upper case and
+    CJK, ...): an id for each, and which bits each holds, so per-line counts of every class
+    come from one ``bincount`` of (line, combination) pairs."""
+    bits_table, _ = _tables()
+    values = np.union1d(np.unique(bits_table), [_PUNCT])
+    combination_of = np.zeros(1 << 16, dtype=np.int64)
+    combination_of[values] = np.arange(len(values))
+    holds = ((values[:, None] >> np.arange(16)) & 1).astype(float)
+    return combination_of, holds
+
+
+def _class_counts(bits: np.ndarray, line_of_char: np.ndarray, n: int) -> np.ndarray:
+    """Characters of each class (column: bit number) per line."""
+    combination_of, holds = _bit_combinations()
+    k = len(holds)
+    pairs = np.bincount(line_of_char * k + combination_of[bits], minlength=n * k)
+    return pairs.reshape(n, k) @ holds
+
+
 def words_of(text: str) -> list[str]:
     """Lower-cased words as the features see them: runs of letters and digits.
 
@@ -180,13 +201,13 @@ _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la 
                "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
 
 
-def _cue_flags(texts: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
-    """Which lines say a cue phrase. The phrases are anchored at the line's start, so each
-    is tried once per short line rather than at every character."""
+def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Which lines say a cue phrase (``lowered``: the lines lower-cased). The phrases are
+    anchored at the line's start, so each is tried once per short line rather than at every
+    character."""
     n = len(texts)
     out = {}
     short = np.flatnonzero(lengths < _CUE_LINE_MAX).tolist()
-    lowered = dict(zip(short, (texts[i].lower() for i in short)))
     for name, pattern, lower, max_len in _CUE_LINE_PATTERNS:
         match = pattern.match
         source = lowered if lower else texts
@@ -196,9 +217,8 @@ def _cue_flags(texts: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
     # "Read more" and truncation marks at a line's start or end.
     start = cues.READ_MORE.match
     out["read_more"] = np.fromiter(
-        (bool(start(t[:40].lower())) or t[-24:].lower().rstrip(" .:>)]").endswith(_MORE_WORDS) for t in texts),
-        dtype=float, count=n,
-    )  # fmt: skip
+        (bool(start(t)) or t[-24:].rstrip(" .:>)]").endswith(_MORE_WORDS) for t in lowered), dtype=float, count=n
+    )
     return out
 
 
@@ -227,11 +247,20 @@ class _Pages:
         exclusive = np.cumsum(x, axis=0) - x
         return exclusive - exclusive[self.first]
 
-    def shift(self, a: np.ndarray, offset: int) -> np.ndarray:
-        """Rows moved by ``offset`` (row i gets row i+offset), zero beyond the page."""
+    def shift(self, a: np.ndarray, offset: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows moved by ``offset`` (row i gets row i+offset), zero beyond the page; written
+        into ``out`` when given."""
+        if out is None:
+            out = np.zeros_like(a)
+        else:
+            out[...] = 0
+        n = len(a)
+        if len(self.starts) == 1:  # one page: a slice does it
+            if abs(offset) < n:
+                out[max(-offset, 0) : n - max(offset, 0)] = a[max(offset, 0) : n - max(-offset, 0)]
+            return out
         src = self.index + offset
         ok = (src >= self.first) & (src <= self.last)
-        out = np.zeros_like(a)
         out[ok] = a[src[ok]]
         return out
 
@@ -284,12 +313,14 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     cps = _codepoints(joined)
     bits, low = _classify(cps)
     pos = np.arange(len(cps))
+    line_of_char = np.repeat(np.arange(n), lengths + 1)[: len(cps)]  # the joining "\n" goes with its line
+    class_counts = _class_counts(bits, line_of_char, n)
 
     def per_line(flag: int) -> np.ndarray:
-        return np.add.reduceat((bits & flag) > 0, starts)[:n].astype(float)
+        return class_counts[:, flag.bit_length() - 1]
 
     letters, digits, upper = per_line(_LETTER), per_line(_DIGIT), per_line(_UPPER)
-    spaces, punct, cjk = per_line(_SPACE), per_line(_PUNCT), per_line(_CJK)
+    spaces, punct, cjk = per_line(_SPACE).copy(), per_line(_PUNCT), per_line(_CJK)
     spaces[:-1] -= 1  # the "\n" that joins each line to the next is not the line's own
     separators, quotes, commas = per_line(_SEPARATOR), per_line(_QUOTE), per_line(_COMMA)
     at_signs = per_line(_AT)
@@ -360,7 +391,6 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     )
 
     # Duplicate lines (menus repeated in header and footer): one key per line.
-    line_of_char = np.repeat(np.arange(n), lengths + 1)[: len(cps)]
     char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
@@ -370,7 +400,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
     duplicate = (counts[inverse] > 1).astype(float)
 
-    flags = _cue_flags(texts, lengths)
+    flags = _cue_flags(texts, joined.lower().split("\n"), lengths)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -392,13 +422,19 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
     ])  # fmt: skip
 
-    parts = [base]
+    out = np.empty((n, len(feature_names())))
+    width = len(BASE_NAMES)
+    out[:, :width] = base
     exists = np.ones((n, 1))
-    for offset in _NEIGHBOURS:
-        parts += [pages.shift(base, offset), pages.shift(exists, offset)]
+    col = width
+    for offset in _NEIGHBOURS:  # written in place: the matrix is the largest array here
+        pages.shift(base, offset, out=out[:, col : col + width])
+        pages.shift(exists, offset, out=out[:, col + width : col + width + 1])
+        col += width + 1
     window_cols = [BASE_NAMES.index(name) for name in _WINDOW_NAMES]
     for w in _WINDOWS:
-        parts.append(pages.window_mean(base[:, window_cols], w))
+        out[:, col : col + len(window_cols)] = pages.window_mean(base[:, window_cols], w)
+        col += len(window_cols)
 
     index = (pages.index - pages.first).astype(float)
     prose_chars = prose * chars
@@ -412,8 +448,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         chars / np.maximum.reduceat(chars, pages.starts)[pages.of_row],
         (pages.total(break_before) > 1).astype(float), pages.total(prose) / pages.size, np.log1p(pages.size),
     ])  # fmt: skip
-    parts.append(page_cols)
-    return np.hstack(parts)
+    out[:, col:] = page_cols
+    return out
 
 
 _BOILER_WORDS = tuple(sorted(w for w in cues.BOILERPLATE_WORDS if w != "©"))

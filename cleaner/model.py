@@ -63,19 +63,19 @@ class Ensemble:
         if self._fused is None:
             return sum(member.predict_proba(X) for member in self.members) / len(self.members)
         w1, b1, w2, b2 = self._fused
-        h = X @ w1 + b1
+        h = X.astype(np.float32) @ w1 + b1
         np.maximum(h, 0, out=h)
         logits = (h @ w2 + b2).reshape(len(X), len(self.members), -1)
         logits -= logits.max(axis=2, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=2, keepdims=True)
-        return logits.mean(axis=1)
+        return logits.mean(axis=1, dtype=np.float64)
 
     @cached_property
     def _fused(self) -> tuple[np.ndarray, ...] | None:
         """One-hidden-layer members as one wide network: input scaling folded into the first
         layer, hidden layers side by side, output layers block-diagonal. Two matrix products
-        serve every member (a page of lines costs about what one network costs)."""
+        serve every member."""
         if any(len(m.weights) != 2 for m in self.members):
             return None
         w1 = np.hstack([m.weights[0] / m.scale[:, None] for m in self.members])
@@ -86,7 +86,8 @@ class Ensemble:
         for k, (m, start) in enumerate(zip(self.members, np.cumsum([0, *hidden[:-1]]))):
             w2[start : start + hidden[k], k * classes : (k + 1) * classes] = m.weights[1]
         b2 = np.concatenate([m.biases[1] for m in self.members])
-        return w1, b1, w2, b2
+        # float32, as the weights are stored: half the time of float64 in the products.
+        return tuple(a.astype(np.float32) for a in (w1, b1, w2, b2))
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,9 @@ def segment_text(text: str) -> Lines:
         ends.pop()
     blank = np.fromiter((not t.strip() for t in content), dtype=bool, count=len(content))
     block = np.cumsum(blank) if len(content) else np.zeros(0, dtype=np.int64)
-    return Lines(content, ends, block.astype(np.int64))
+    lines = Lines(content, ends, block.astype(np.int64))
+    lines.__dict__["blank"] = blank  # fills the cached property: no second pass over the lines
+    return lines
 
 
 # --- HTML ---------------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
           members: int = MEMBERS) -> Model:  # fmt: skip
     """Train on corpus pages and write the model to ``out`` (plus ``out.sha256``). Lines of
     hand-checked pages (``"gold": true``) weigh ``gold_weight`` times as much as distantly
-    labelled ones."""
+    labelled ones; a page's optional ``"weight"`` multiplies its lines' weight."""
     import sklearn
 
     t0 = time.perf_counter()
@@ -243,7 +243,9 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     X, y, pages = matrix(records, vocab, kind)
     print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
           f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
-    weight = np.array([gold_weight if rec.get("gold") else 1.0 for rec in records])[pages]
+    weight = np.array([float(rec.get("weight", 1.0)) * (gold_weight if rec.get("gold") else 1.0) for rec in records])[
+        pages
+    ]
     groups = np.array(
         [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
     )
