@@ -51,6 +51,15 @@ BYLINE = re.compile(
     r"^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|"
     r"^\W*(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}\b",
 )
+# Author bios: "Jane Doe is a reporter covering energy.", "About the author", in our data's
+# languages (LABELS.md: boilerplate, about the site's staff rather than the article).
+AUTHOR_BIO = re.compile(
+    r"^\W*(?:(?i:about the author|über den autor|à propos de l'auteur|sobre el autor|sobre o autor)\b|"
+    r"(?:[A-ZÀ-ÞА-Я][\w.'’-]*,?\s+){1,4}(?:is|was|ist|war|est|es|é|è)\s+(?:[\w'’-]+\s+){0,6}?"
+    r"(?i:author|writer|reporter|editor|journalist|correspondent|columnist|contributor|blogger|freelance|"
+    r"autor|autorin|redakteur|redakteurin|journalistin|rédacteur|rédactrice|journaliste|periodista|redactor|"
+    r"jornalista|giornalista|scrittore|scrittrice|dziennikarz|dziennikarka)\w*\b)"
+)
 # Words of the furniture every site repeats (legal, account, sharing, ads), in our data's
 # languages; the features count them per line.
 BOILERPLATE_WORDS = frozenset(
@@ -100,14 +109,23 @@ def related_heading(text: str) -> bool:
 
 
 def is_byline(text: str) -> bool:
-    """A short byline or dateline.
+    """A short byline or dateline, or an author bio.
 
     >>> is_byline("By Jane Doe, Reuters"), is_byline("By the end of 2020 the plan had failed.")
     (True, False)
     >>> is_byline("Nov. 19, 2019 8:03 am ET"), is_byline("by MARK SMITH and Ann Lee")
     (True, True)
+    >>> is_byline("Lucas Nolan is a reporter for Breitbart Tech covering free speech.")
+    True
+    >>> is_byline("The minister is a former journalist who now leads the party.")
+    False
     """
-    return len(text) < 80 and BYLINE.search(text) is not None
+    return (len(text) < 80 and BYLINE.match(text) is not None) or (
+        len(text) < BIO_MAX and AUTHOR_BIO.match(text) is not None
+    )
+
+
+BIO_MAX = 400  # characters: bios are a few sentences at most
 
 
 _NEAREST = 10  # tokens of the nearest ancestors; a cue far up the tree says little about a line

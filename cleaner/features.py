@@ -211,6 +211,10 @@ def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dic
         flag = np.zeros(n)
         flag[[i for i in short if lengths[i] < max_len and match(source[i])]] = 1.0
         out[name] = flag
+    # Author bios count as bylines (both are about the page's staff); they run longer.
+    bio = cues.AUTHOR_BIO.match
+    bios = [i for i in np.flatnonzero(lengths < cues.BIO_MAX).tolist() if out["byline"][i] == 0 and bio(texts[i])]
+    out["byline"][bios] = 1.0
     # "Read more" and truncation marks at a line's start or end.
     start = cues.READ_MORE.match
     out["read_more"] = np.fromiter(
