@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -180,20 +180,30 @@ def looks_like_html(text: str) -> bool:
 
 
 def _attr_tokens(attrs: dict) -> tuple[str, ...]:
-    found = []
+    found: tuple[str, ...] = ()
     for key in ("id", "class", "role", "itemprop"):
         value = attrs.get(key)
         if value:
-            # Letters only: drops the hashed names of CSS-in-JS classes ("bnmgrs6xg0wd").
-            found.extend(t for t in _TOKEN_SPLIT.split(value.lower()) if 1 < len(t) <= 24 and t.isalpha())
-    return tuple(found)
+            found += _value_tokens(value)
+    return found
+
+
+@lru_cache(maxsize=8192)  # a page repeats its class names on many elements
+def _value_tokens(value: str) -> tuple[str, ...]:
+    # Letters only: drops the hashed names of CSS-in-JS classes ("bnmgrs6xg0wd").
+    return tuple(t for t in _TOKEN_SPLIT.split(value.lower()) if 1 < len(t) <= 24 and t.isalpha())
 
 
 def _is_hidden(attrs: dict) -> bool:
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
     style = attrs.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+    return bool(style and _hidden_style(style))
+
+
+@lru_cache(maxsize=4096)
+def _hidden_style(style: str) -> bool:
+    return _HIDDEN_STYLE.search(style) is not None
 
 
 _TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
