@@ -113,7 +113,13 @@ class Cleaner:
     def predict_many(self, pages: list[Lines]) -> list[np.ndarray]:
         """:meth:`predict` for several pages at once, the same probabilities for each. Pages
         of one kind are featurized and classified together, up to about WINDOW_LINES lines
-        at a time: a few large array operations instead of many small ones per page."""
+        at a time: a few large array operations instead of many small ones per page.
+
+        >>> c = Cleaner()
+        >>> pages = [c.segment("Home | News\\n\\nThe council met on Tuesday."), c.segment("<p>Hi there.</p>")]
+        >>> [P.shape for P in c.predict_many(pages)]
+        [(2, 4), (1, 4)]
+        """
         out: list[np.ndarray] = [np.zeros((0, len(LABELS)))] * len(pages)
         for is_html in (False, True):
             group: list[int] = []

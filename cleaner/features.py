@@ -360,7 +360,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     frequent = words_per_line(_member(page_keys, np.sort(top)))
     known = words_per_line(_member(keys, word_keys(tuple(vocab))))
     boiler_words = words_per_line(_member(keys, word_keys(_BOILER_WORDS)))
-    boiler_words += np.fromiter(("©" in t for t in texts), dtype=float, count=n)
+    boiler_words += np.bincount(line_of_char[cps == ord("©")], minlength=n)[:n] > 0
     digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
     year_like = (word_len == 4) & (digit_words == 4)
     if year_like.any():

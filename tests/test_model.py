@@ -42,11 +42,11 @@ def test_pickled_arrays_are_never_loaded(tmp_path):
 
 def test_model_for_other_features_is_refused(tmp_path):
     m = model_io.load(model_io.DEFAULT_MODEL)
-    other = model_io.Model(dict(m.header, feature_names=["x"]), m.networks, m.vocab)
-    path = tmp_path / "other.npz"
-    model_io.save(path, other)
-    with pytest.raises(ModelError, match="other features"):
-        Cleaner(model=path)
+    for header in (dict(m.header, feature_names=["x"]), dict(m.header, context_feature_names=["p_body"])):
+        path = tmp_path / "other.npz"
+        model_io.save(path, model_io.Model(header, m.networks, m.vocab))
+        with pytest.raises(ModelError, match="other features"):
+            Cleaner(model=path)
 
 
 def _page(i: int) -> dict:
