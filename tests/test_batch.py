@@ -100,3 +100,21 @@ def test_time_limit_is_reported_not_fatal(tmp_path, pages):
 def test_missing_input_is_a_clear_error(tmp_path):
     r = run(str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "o.jsonl"))
     assert r.returncode == 1 and "none.jsonl: no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_group_that_fails_together_is_cleaned_one_by_one(pages, monkeypatch):
+    from cleaner import batch
+
+    batch._init_worker(None, None, ("body",), None)
+    worker = batch._worker["cleaner"]
+
+    def fail(_pages):
+        raise MemoryError("the group was too much")
+
+    monkeypatch.setattr(worker, "predict_many", fail)
+    docs = [batch.Document(p.id, p.url, f"t:{i}", p.text, "text") for i, p in enumerate(pages[:3])]
+    docs.append(batch.Document("bad", None, "t:3", None, "text", error="no text field"))
+    results = batch._clean_group((docs, False, 0))
+    assert [r["id"] for r in results] == [p.id for p in pages[:3]] + ["bad"]
+    assert [r["text"] for r in results[:3]] == [cleaner.clean(p.text, mode="text") for p in pages[:3]]
+    assert results[3]["error"] == "no text field"
