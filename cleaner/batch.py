@@ -198,13 +198,17 @@ def _clean_group(task: tuple[list[Document], bool, float]) -> list[dict]:
     for (out, lines), P in zip(segmented, probabilities):
         if P is None:
             continue
-        out["text"] = assemble(lines, cleaner.kept(lines, P))
-        if with_labels:
-            out["labels"] = [
-                {"label": x.label, "score": round(x.score, 4), "text": x.text}
-                for x in labeled_lines(lines, P)
-                if x.label != BLANK
-            ]
+        try:
+            out["text"] = assemble(lines, cleaner.kept(lines, P))
+            if with_labels:
+                out["labels"] = [
+                    {"label": x.label, "score": round(x.score, 4), "text": x.text}
+                    for x in labeled_lines(lines, P)
+                    if x.label != BLANK
+                ]
+        except Exception as exc:
+            out.pop("text", None)
+            out["error"] = _error(exc, timeout)
     return results
 
 

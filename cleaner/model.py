@@ -3,9 +3,9 @@
 A model file is one ``.npz`` of plain arrays (loaded with ``allow_pickle=False``) plus a
 ``<file>.sha256`` beside it. It holds a small JSON header (format version, feature names,
 class names, training data hash), per pass an ensemble of one-hidden-layer networks (feature
-scaling and weights of each), and the model's vocabulary of frequent words. Loading checks the checksum and that
-the header's feature names are the ones this code computes, and refuses anything else with
-an error that names the file and how to restore it.
+scaling and weights of each), and the model's vocabulary of frequent words. Loading checks
+the checksum and that the header's feature names are the ones this code computes, and
+refuses anything else with an error that names the file and how to restore it.
 """
 
 from __future__ import annotations
