@@ -90,13 +90,19 @@ _RELATED_DOM = re.compile(
 )
 
 
+# Lines at least this long (characters) are never a cue: prompts, headings and bylines are
+# short; bios are a few sentences at most.
+COMMENT_MAX, RELATED_MAX, BYLINE_MAX, BIO_MAX = 120, 60, 80, 400
+CUE_MAX = max(COMMENT_MAX, RELATED_MAX, BYLINE_MAX, BIO_MAX)
+
+
 def comment_phrase(text: str) -> bool:
     """A comment prompt or count: "Leave a Reply", "12 Comments", "Kommentar schreiben".
 
     >>> comment_phrase("Leave a Reply"), comment_phrase("Reply to the minister")
     (True, False)
     """
-    return len(text) < 120 and COMMENT_PHRASE.match(text.lower()) is not None
+    return len(text) < COMMENT_MAX and COMMENT_PHRASE.match(text.lower()) is not None
 
 
 def related_heading(text: str) -> bool:
@@ -105,7 +111,7 @@ def related_heading(text: str) -> bool:
     >>> related_heading("You May Also Like"), related_heading("Related Posts:"), related_heading("Related to this")
     (True, True, False)
     """
-    return len(text) < 60 and RELATED_HEADING.match(text.lower()) is not None
+    return len(text) < RELATED_MAX and RELATED_HEADING.match(text.lower()) is not None
 
 
 def is_byline(text: str) -> bool:
@@ -120,12 +126,9 @@ def is_byline(text: str) -> bool:
     >>> is_byline("The minister is a former journalist who now leads the party.")
     False
     """
-    return (len(text) < 80 and BYLINE.match(text) is not None) or (
+    return (len(text) < BYLINE_MAX and BYLINE.match(text) is not None) or (
         len(text) < BIO_MAX and AUTHOR_BIO.match(text) is not None
     )
-
-
-BIO_MAX = 400  # characters: bios are a few sentences at most
 
 
 _NEAREST = 10  # tokens of the nearest ancestors; a cue far up the tree says little about a line

@@ -34,7 +34,6 @@ _CHARS = {
 }  # fmt: skip
 _PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count as function words
 _SHORT_WORD = 5
-_CUE_LINE_MAX = 120  # cue phrases are looked for in lines shorter than this
 
 BASE_NAMES = (
     "log_chars", "log_words", "word_len", "frac_letter", "frac_digit", "frac_upper", "frac_punct",
@@ -66,6 +65,9 @@ def feature_names() -> list[str]:
         names += [f"{n}~{w}" for n in _WINDOW_NAMES]
     names += list(_PAGE_NAMES)
     return names
+
+
+_N_FEATURES = len(feature_names())  # computed once: the names are built afresh on each call
 
 
 @lru_cache(maxsize=1)
@@ -189,32 +191,25 @@ def word_keys(words: tuple[str, ...]) -> np.ndarray:
     return np.unique(_word_keys(low, ws, we))
 
 
-_CUE_LINE_PATTERNS = (  # (name, pattern, matched lower-cased, lines shorter than)
-    ("comment", cues.COMMENT_PHRASE, True, 120),
-    ("related", cues.RELATED_HEADING, True, 60),
-    ("byline", cues.BYLINE, False, 80),
-)
 _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais",
                "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
 
 
 def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
-    """Which lines say a cue phrase (``lowered``: the lines lower-cased). The phrases are
-    anchored at the line's start, so each is tried once per short line rather than at every
-    character."""
+    """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
+    with the same ones); ``lowered``: the lines lower-cased. The phrases are anchored at the
+    line's start and only short lines can hold one, so each rule runs once per short line."""
     n = len(texts)
     out = {}
-    short = np.flatnonzero(lengths < _CUE_LINE_MAX).tolist()
-    for name, pattern, lower, max_len in _CUE_LINE_PATTERNS:
-        match = pattern.match
-        source = lowered if lower else texts
+    candidates = np.flatnonzero(lengths < cues.CUE_MAX).tolist()
+    for name, is_cue in (
+        ("comment", cues.comment_phrase),
+        ("related", cues.related_heading),
+        ("byline", cues.is_byline),
+    ):
         flag = np.zeros(n)
-        flag[[i for i in short if lengths[i] < max_len and match(source[i])]] = 1.0
+        flag[[i for i in candidates if is_cue(texts[i])]] = 1.0
         out[name] = flag
-    # Author bios count as bylines (both are about the page's staff); they run longer.
-    bio = cues.AUTHOR_BIO.match
-    bios = [i for i in np.flatnonzero(lengths < cues.BIO_MAX).tolist() if out["byline"][i] == 0 and bio(texts[i])]
-    out["byline"][bios] = 1.0
     # "Read more" and truncation marks at a line's start or end.
     start = cues.READ_MORE.match
     out["read_more"] = np.fromiter(
@@ -304,7 +299,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     keep = nonblank_index(lines)
     n = len(keep)
     if n == 0:
-        return np.zeros((0, len(feature_names())))
+        return np.zeros((0, _N_FEATURES))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
     texts = [lines.text[i] for i in keep.tolist()]
@@ -423,7 +418,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
     ])  # fmt: skip
 
-    out = np.empty((n, len(feature_names())))
+    out = np.empty((n, _N_FEATURES))
     width = len(BASE_NAMES)
     out[:, :width] = base
     exists = np.ones((n, 1))
@@ -460,6 +455,7 @@ _CONTEXT_WINDOWS = (2, 5, 15)
 # Page features the context pass also reads: a run of prose after a comment heading is a
 # thread, the same run with no heading before it (only a reply form after) is the article.
 _CONTEXT_PAGE_NAMES = ("log_since_comment_cue", "log_since_related_cue")
+_CONTEXT_PAGE_COLS = [feature_names().index(name) for name in _CONTEXT_PAGE_NAMES]
 
 
 def context_names(classes: tuple[str, ...], containers: bool = False) -> list[str]:
@@ -499,8 +495,7 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    page_cols = [len(feature_names()) - len(_PAGE_NAMES) + _PAGE_NAMES.index(name) for name in _CONTEXT_PAGE_NAMES]
-    parts = [X[:, : len(BASE_NAMES)], X[:, page_cols], P]
+    parts = [X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], P]
     for offset in (-3, -2, -1, 1, 2, 3):
         parts.append(pages.shift(P, offset))
     for w in _CONTEXT_WINDOWS:
