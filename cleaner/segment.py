@@ -9,7 +9,7 @@ line keeps its DOM context (see :class:`Dom`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -63,9 +63,7 @@ class Lines:
         """Lines ``start`` to ``stop`` (exclusive) as their own Lines."""
         dom = None
         if self.dom is not None:
-            d = self.dom
-            dom = Dom(d.tag[start:stop], d.depth[start:stop], d.heading[start:stop], d.flags[start:stop],
-                      d.link_chars[start:stop], d.tokens[start:stop], d.containers[start:stop])  # fmt: skip
+            dom = Dom(*(getattr(self.dom, f.name)[start:stop] for f in fields(Dom)))
         return Lines(self.text[start:stop], self.end[start:stop], self.block[start:stop], dom)
 
     @cached_property
@@ -97,17 +95,7 @@ def concat_lines(pages: list[Lines]) -> tuple[Lines, np.ndarray]:
     block = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
     dom = None
     if pages and pages[0].dom is not None:
-        dom = Dom()
-        for p in pages:
-            d = p.dom
-            assert d is not None
-            dom.tag += d.tag
-            dom.depth += d.depth
-            dom.heading += d.heading
-            dom.flags += d.flags
-            dom.link_chars += d.link_chars
-            dom.tokens += d.tokens
-            dom.containers += d.containers
+        dom = Dom(*([x for p in pages for x in getattr(p.dom, f.name)] for f in fields(Dom)))
     page = np.repeat(np.arange(len(pages)), [len(p) for p in pages])
     return Lines(text, end, block.astype(np.int64), dom), page
 
