@@ -146,9 +146,10 @@ def featurize(lines: Lines, vocab: tuple[str, ...], kind: str) -> np.ndarray:
 
 def matrix(
     records: list[dict], vocab: tuple[str, ...], kind: str = "text"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, label indices and page numbers of every labelled line."""
-    xs, ys, pages = [], [], []
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Features, label indices and page numbers of every labelled line, and for html pages
+    the numbers of each line's containers (see :func:`cleaner.features.container_groups`)."""
+    xs, ys, pages, containers = [], [], [], []
     index = {c: i for i, c in enumerate(CLASSES)}
     for p, rec in enumerate(records):
         lines = lines_of(rec)
@@ -162,7 +163,9 @@ def matrix(
         xs.append(featurize(lines, vocab, kind))
         ys.append(np.array([index[lab] for lab in labels]))
         pages.append(np.full(len(labels), p))
-    return np.vstack(xs), np.concatenate(ys), np.concatenate(pages)
+        if kind == "html":
+            containers.append(features.container_groups(lines))
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(pages), np.vstack(containers) if containers else None
 
 
 def line_weights(X: np.ndarray) -> np.ndarray:
@@ -202,11 +205,12 @@ def fit_ensemble(X: np.ndarray, y: np.ndarray, *, seed: int, members: int, hidde
     ))  # fmt: skip
 
 
-def out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, seed: int, members: int, hidden: int,
+def out_of_fold(X: np.ndarray, y: np.ndarray, sites: np.ndarray, *, seed: int, members: int, hidden: int,
                 max_iter: int, weight: np.ndarray) -> np.ndarray:  # fmt: skip
     """First-pass probabilities of every line from a network that did not see its page's
-    site (two folds by site), so the second pass learns from honest inputs."""
-    fold = groups % 2
+    site (two folds by ``sites``, a number per site), so the second pass learns from honest
+    inputs."""
+    fold = sites % 2
     P = np.zeros((len(y), len(CLASSES)))
     for f in (0, 1):
         net = fit_ensemble(X[fold != f], y[fold != f], seed=seed, members=members, hidden=hidden,
@@ -240,21 +244,20 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     kind = kinds.pop()
     vocab = learn_vocab(records)
     records = with_windows(records, seed=seed)
-    X, y, pages = matrix(records, vocab, kind)
+    X, y, pages, containers = matrix(records, vocab, kind)
     print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
           f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
     weight = np.array([float(rec.get("weight", 1.0)) * (gold_weight if rec.get("gold") else 1.0) for rec in records])[
         pages
     ]
-    groups = np.array(
+    sites = np.array(
         [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
     )
     first = fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
     networks = [first]
     if passes == 2:
-        P = out_of_fold(X, y, groups, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
-        groups = np.vstack([features.container_groups(lines_of(rec)) for rec in records]) if kind == "html" else None
-        Z = features.context_features(X, P, page=pages, groups=groups)
+        P = out_of_fold(X, y, sites, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
+        Z = features.context_features(X, P, page=pages, groups=containers)
         networks.append(fit_ensemble(Z, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight))
         print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     header = {
