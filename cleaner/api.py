@@ -142,10 +142,10 @@ class Cleaner:
         if not group:
             return
         lines, page = concat_lines([pages[i] for i in group])
-        rows_page = page[features.nonblank_index(lines)]
         P = self._predict(lines, page)
-        for k, part in enumerate(np.split(P, np.cumsum(np.bincount(rows_page, minlength=len(group)))[:-1])):
-            out[group[k]] = part
+        rows = np.cumsum([np.count_nonzero(~pages[i].blank) for i in group])  # each page's rows of P end here
+        for i, part in zip(group, np.split(P, rows[:-1])):
+            out[i] = part
 
     def _predict(self, lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
         if lines.dom is not None:
