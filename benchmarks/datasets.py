@@ -70,6 +70,13 @@ class GoldPage:
     lang: str
 
 
+def example_page() -> tuple[str, list[str]]:
+    """The bundled example page and its label per line (empty for blank lines)."""
+    text = EXAMPLE.with_suffix(".txt").read_text(encoding="utf-8")
+    labels = EXAMPLE.with_suffix(".labels").read_text(encoding="utf-8").split("\n")[: len(text.splitlines())]
+    return text, labels
+
+
 def gold_pages() -> list[GoldPage]:
     """Hand-checked pages, plus the example page, as text with one label per line."""
     meta = {}
@@ -89,11 +96,7 @@ def gold_pages() -> list[GoldPage]:
         split = rec["split"] if rec else ("test" if dataset == "aeb" else "dev")
         lang = rec["lang"] if rec else "und"
         pages.append(GoldPage(f"{dataset}/{page_id}", dataset, split, "\n".join(texts) + "\n", labels, lang))
-    text = (EXAMPLE.with_suffix(".txt")).read_text(encoding="utf-8")
-    labels = [
-        lab
-        for lab in (EXAMPLE.with_suffix(".labels")).read_text(encoding="utf-8").split("\n")[: len(text.splitlines())]
-    ]
+    text, labels = example_page()
     lines = text.splitlines()
     pages.append(GoldPage("example/news-article-with-boilerplate", "example", "dev",
                           "\n".join(t for t, lab in zip(lines, labels) if lab) + "\n", [lab for lab in labels if lab], "en"))  # fmt: skip

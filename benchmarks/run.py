@@ -136,8 +136,7 @@ def example_page() -> dict:
     import cleaner
 
     # The file itself, blank lines and all (its .labels file has an empty label for those).
-    text = datasets.EXAMPLE.with_suffix(".txt").read_text(encoding="utf-8")
-    gold = datasets.EXAMPLE.with_suffix(".labels").read_text(encoding="utf-8").split("\n")
+    text, gold = datasets.example_page()
     pairs = Counter((gold[x.index], x.label) for x in cleaner.label(text) if x.label != "blank")
     return {
         "body_kept": pairs[("body", "body")],
