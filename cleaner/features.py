@@ -323,7 +323,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     chars = lengths.astype(float)
 
     ws, we = _word_spans(bits)
-    word_line = np.searchsorted(starts, ws, side="right") - 1
+    word_line = line_of_char[ws]
     word_len = we - ws
 
     def words_per_line(mask: np.ndarray | None = None) -> np.ndarray:
@@ -571,14 +571,26 @@ def html_feature_names() -> list[str]:
     return feature_names() + dom_feature_names()
 
 
+@lru_cache(maxsize=16384)
+def _token_code(token: str) -> tuple[int, int]:
+    """DOM cue bits (bit i: ``_DOM_CUES[i]``) and hash bucket of one class/id token. Tokens
+    are letters only (``segment._value_tokens``), so a cue found in a line's token string is
+    always one whole token: testing each distinct token once serves every line."""
+    bits = sum(1 << i for i, (_, pattern) in enumerate(_DOM_CUES) if pattern.fullmatch(token))
+    return bits, zlib.crc32(token.encode()) % _TOKEN_BUCKETS
+
+
 @lru_cache(maxsize=4096)
-def _token_row(tokens: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    """DOM cue flags and hashed buckets of one line's ancestor tokens (cached: the lines of a
-    page share few distinct token strings)."""
-    nearest = " ".join(tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST])
-    cues_found = tuple(1.0 if pattern.search(nearest) else 0.0 for _, pattern in _DOM_CUES)
-    buckets = tuple(zlib.crc32(t.encode()) % _TOKEN_BUCKETS for t in nearest.split() if t)
-    return cues_found, buckets
+def _token_row(tokens: str) -> tuple[int, tuple[int, ...]]:
+    """DOM cue bits and hashed buckets of one line's nearest ancestor tokens (cached: the
+    lines of a page share few distinct token strings)."""
+    cue_bits, buckets = 0, []
+    for token in tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST]:
+        if token:
+            bits, bucket = _token_code(token)
+            cue_bits |= bits
+            buckets.append(bucket)
+    return cue_bits, tuple(buckets)
 
 
 def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
@@ -610,10 +622,11 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     link_density = np.array([dom.link_chars[i] for i in idx], dtype=float) / np.maximum(chars, 1)
     token_strings = [dom.tokens[i] for i in idx]
     rows = [_token_row(t) for t in token_strings]
-    cue_flags = np.array([r[0] for r in rows], dtype=float).reshape(n, len(_DOM_CUES))
+    cue_bits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    cue_flags = ((cue_bits[:, None] >> np.arange(len(_DOM_CUES))) & 1).astype(float)
+    bucket_lists = [r[1] for r in rows]
     hashed = np.zeros((n, _TOKEN_BUCKETS))
-    for row, (_, buckets) in enumerate(rows):
-        hashed[row, list(buckets)] = 1.0
+    hashed[np.repeat(np.arange(n), [len(b) for b in bucket_lists]), [b for bs in bucket_lists for b in bs]] = 1.0
     # Runs of lines under the same ancestors: menus and teaser lists are long runs.
     _, token_id = np.unique(np.array(token_strings, dtype=object), return_inverse=True)
     token_id = token_id.astype(np.int64) + pages.of_row * (n + 1)
