@@ -22,17 +22,17 @@ from benchmarks.corpus import (
     DEFAULT_DATA,
     GOLD_DIR,
     ROOT,
+    corpus_file,
     is_checked_gold,
     read_corpus,
     read_gold,
     read_pages,
     resiliparse_lines,
-    write_jsonl_gz,
+    write_jsonl,
 )
 from cleaner.segment import render_text, segment_html
 
 BENCH = ROOT / "fixtures" / "bench"
-CORPUS = ROOT / "fixtures" / "corpus"
 EXAMPLE = ROOT / "fixtures" / "examples" / "news-article-with-boilerplate"
 
 
@@ -81,7 +81,7 @@ def gold_pages() -> list[GoldPage]:
     """Hand-checked pages, plus the example page, as text with one label per line."""
     meta = {}
     for split in ("dev", "test", "train"):
-        path = CORPUS / f"{split}.jsonl.gz"
+        path = corpus_file(split)
         if path.exists():
             for rec in read_corpus(path, rendering="html"):
                 if rec.get("gold"):
@@ -106,12 +106,12 @@ def gold_pages() -> list[GoldPage]:
 def trained_ids(dataset: str) -> set[str]:
     """Ids of a data set's pages in the corpus ``train`` split (hand-checked pages the models
     learned from), which the benchmarks leave out."""
-    return {rec["id"] for rec in read_corpus(CORPUS / "train.jsonl.gz", rendering="html") if rec["dataset"] == dataset}
+    return {rec["id"] for rec in read_corpus(corpus_file("train"), rendering="html") if rec["dataset"] == dataset}
 
 
 def build(data: Path) -> None:
     """Write fixtures/bench from the shared data (deterministic bytes)."""
-    test = {rec["id"]: rec for rec in read_corpus(CORPUS / "test.jsonl.gz", rendering="html")}
+    test = {rec["id"]: rec for rec in read_corpus(corpus_file("test"), rendering="html")}
     aeb = []
     for page in read_pages(data):
         if page.dataset != "aeb":
@@ -121,7 +121,7 @@ def build(data: Path) -> None:
             "text": "\n".join(resiliparse_lines(page.html)) + "\n", "gold": page.gold_body or "",
             "seen_site": bool(test[page.id].get("seen_site")),
         })  # fmt: skip
-    write_jsonl_gz(BENCH / "aeb.jsonl.gz", aeb)
+    write_jsonl(BENCH / "aeb.jsonl.gz", aeb)
     snippets = []
     trained = trained_ids("trafilatura-eval")
     for page in read_pages(data, snippet_pages=True):
@@ -129,7 +129,7 @@ def build(data: Path) -> None:
             # The page as text (our rendering): the HTML of all 990 pages would not fit fixtures/.
             snippets.append({"id": page.id, "lang": page.lang, "text": render_text(segment_html(page.html)),
                              "with": page.snippets.get("with") or [], "without": page.snippets.get("without") or []})  # fmt: skip
-    write_jsonl_gz(BENCH / "snippets.jsonl.gz", snippets)
+    write_jsonl(BENCH / "snippets.jsonl.gz", snippets)
     print(f"datasets: {len(aeb)} AEB pages, {len(snippets)} snippet pages", file=sys.stderr)
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks import datasets, evaluate, peers
-from benchmarks.corpus import read_corpus
+from benchmarks.corpus import corpus_file, read_corpus
 from benchmarks.metrics import line_scores, page_score
 
 HERE = Path(__file__).resolve().parent
@@ -117,7 +117,7 @@ def line_level_html() -> dict:
         gold: list[str] = []
         predicted: list[str] = []
         pages = 0
-        for rec in read_corpus(datasets.CORPUS / f"{split}.jsonl.gz", rendering="html"):
+        for rec in read_corpus(corpus_file(split), rendering="html"):
             if not rec.get("gold"):
                 continue
             probabilities = c.predict(lines_of(rec))

@@ -3,7 +3,7 @@
     python -m cleaner.train                                   # the shipped text model
     python -m cleaner.train --data my-pages.jsonl.gz --out my-model.npz
 
-Pages are corpus records (gzipped or plain JSONL, one page a line): ``{"rendering": ...,
+Pages are corpus records (JSONL, plain, gzipped or xz, one page a line): ``{"rendering": ...,
 "lines": [{"text": ..., "label": ...}, ...]}`` with labels ``body``, ``comment``,
 ``related``, ``boilerplate`` and an empty label for blank lines. Training is seeded: the
 same data and seed give the same weights. Needs scikit-learn (``pip install cleaner[train]``).
@@ -15,6 +15,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import lzma
 import sys
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from cleaner.model import CLASSES, DEFAULT_HTML_MODEL, DEFAULT_MODEL, FORMAT_VER
 from cleaner.segment import Dom, Lines, segment_text
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.gz"
+DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.xz"
 TEXT_RENDERINGS = ("text-own", "text-other")
 VOCAB_SIZE = 400
 MEMBERS = 3  # networks per pass, averaged
@@ -50,13 +51,13 @@ def text_own_lines(html_record: dict, paragraph_breaks: bool) -> list[dict]:
 
 
 def iter_records(path: Path):
-    """Corpus records of a JSONL(.gz) file, one page each.
+    """Corpus records of a JSONL file (plain, ``.gz`` or ``.xz``), one page each.
 
     A record may say ``"derived_from": "html"`` (our corpus stores its text-own rendering
     so): its lines are then the preceding html record's, with blank lines between blocks
     when ``paragraph_breaks`` is set.
     """
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = {".gz": gzip.open, ".xz": lzma.open}.get(path.suffix, open)
     html_record = None
     with opener(path, "rt", encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
@@ -80,7 +81,7 @@ def iter_records(path: Path):
 
 
 def read_records(paths: list[Path], renderings: tuple[str, ...]) -> list[dict]:
-    """Corpus records of the given renderings from JSONL(.gz) files."""
+    """Corpus records of the given renderings from JSONL files (plain, .gz or .xz)."""
     return [rec for path in paths for rec in iter_records(path) if rec.get("rendering", "text-own") in renderings]
 
 
@@ -235,6 +236,7 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     import sklearn
 
     t0 = time.perf_counter()
+    data_sha256 = data_hash(paths)  # of the files as read now, not as they may be when training ends
     records = read_records(paths, renderings)
     if not records:
         raise SystemExit(f"no pages of renderings {', '.join(renderings)} in {', '.join(map(str, paths))}")
@@ -253,21 +255,25 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
     sites = np.array(
         [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
     )
-    first = fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
-    networks = [first]
-    if passes == 2:
-        P = out_of_fold(X, y, sites, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
-        Z = features.context_features(X, P, page=pages, groups=containers)
-        networks.append(fit_ensemble(Z, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight))
-        print(f"train: second pass on {Z.shape[1]} context features ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    networks = [fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)]
+    inputs = X
+    for number in range(2, passes + 1):
+        # Each context pass reads the previous pass's out-of-fold probabilities.
+        P = out_of_fold(inputs, y, sites, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
+        inputs = features.context_features(X, P, page=pages, groups=containers)
+        networks.append(
+            fit_ensemble(inputs, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
+        )
+        print(f"train: pass {number} on {inputs.shape[1]} context features ({time.perf_counter() - t0:.0f}s)",
+              file=sys.stderr)  # fmt: skip
     header = {
         "format_version": FORMAT_VERSION,
         "classes": list(CLASSES),
         "kind": kind,
         "feature_names": features.html_feature_names() if kind == "html" else features.feature_names(),
-        "context_feature_names": features.context_names(CLASSES, containers=kind == "html") if passes == 2 else [],
+        "context_feature_names": features.context_names(CLASSES, containers=kind == "html") if passes > 1 else [],
         "passes": passes,
-        "training_data_sha256": data_hash(paths),
+        "training_data_sha256": data_sha256,
         "training_pages": len(records),
         "training_lines": len(y),
         "renderings": list(renderings),
@@ -286,7 +292,9 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int = 64, max_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleaner.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="corpus JSONL(.gz) files")
+    parser.add_argument(
+        "--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="corpus JSONL files (plain, .gz or .xz)"
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="model file to write (default: the shipped text or html model)"
     )
@@ -297,7 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gold-weight", type=float, default=GOLD_WEIGHT,
                         help="weight of the lines of hand-checked pages (\"gold\": true)")  # fmt: skip
     parser.add_argument(
-        "--passes", type=int, choices=(1, 2), default=2, help="1: per-line network only; 2: add the context pass"
+        "--passes",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="1: per-line network only; 2: add the context pass; 3: a second context pass",
     )
     parser.add_argument(
         "--renderings",
