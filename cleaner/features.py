@@ -458,9 +458,16 @@ _CONTEXT_PAGE_NAMES = ("log_since_comment_cue", "log_since_related_cue")
 _CONTEXT_PAGE_COLS = [feature_names().index(name) for name in _CONTEXT_PAGE_NAMES]
 
 
+def related_cue_nearer(X: np.ndarray) -> np.ndarray:
+    """Rows whose nearest cue heading above is a related one ("You May Also Like") rather
+    than a comment one ("Leave a Reply"), from the rows of :func:`text_features`: teasers
+    under a related heading that follows a comment form are teasers, not comments."""
+    return X[:, _CONTEXT_PAGE_COLS[1]] < X[:, _CONTEXT_PAGE_COLS[0]]
+
+
 def context_names(classes: tuple[str, ...], containers: bool = False) -> list[str]:
     """Names of the columns of :func:`context_features` (``containers``: with HTML groups)."""
-    names = list(BASE_NAMES) + list(_CONTEXT_PAGE_NAMES) + [f"p_{c}" for c in classes]
+    names = list(BASE_NAMES) + list(_CONTEXT_PAGE_NAMES) + ["related_cue_nearer"] + [f"p_{c}" for c in classes]
     for offset in (-3, -2, -1, 1, 2, 3):
         names += [f"p_{c}@{offset:+d}" for c in classes]
     for w in _CONTEXT_WINDOWS:
@@ -490,12 +497,17 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     in ``X``; ``page`` numbers the page of every row when ``X`` holds several pages."""
     n = len(P)
     width = (
-        len(BASE_NAMES) + len(_CONTEXT_PAGE_NAMES) + P.shape[1] * 13 + (0 if groups is None else 3 * (P.shape[1] + 1))
+        len(BASE_NAMES)
+        + len(_CONTEXT_PAGE_NAMES)
+        + 1
+        + P.shape[1] * 13
+        + (0 if groups is None else 3 * (P.shape[1] + 1))
     )
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    parts = [X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], P]
+    # A network reads "nearer than" poorly from the two distances: given as a column too.
+    parts = [X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], related_cue_nearer(X)[:, None].astype(float), P]
     for offset in (-3, -2, -1, 1, 2, 3):
         parts.append(pages.shift(P, offset))
     for w in _CONTEXT_WINDOWS:

@@ -163,3 +163,46 @@ def test_predict_many_gives_each_page_what_predict_gives_it():
     assert len(many) == len(pages)
     for lines, P in zip(pages, many):
         assert np.allclose(P, c.predict(lines))
+
+
+def test_teasers_after_a_comment_form_stay_related_in_text_mode():
+    teasers = (
+        "You May Also Like\n\n"
+        "RFU set to slash funding for Championship clubs by 50%\n\n"
+        "The Rugby Football Union is to cut its funding of second-tier clubs by half, it said on Monday.\n\n"
+        "Coronavirus could make rising global hunger worse, warns new report\n\n"
+        "The number of people battling acute hunger worldwide rose last year, a report said on Tuesday.\n"
+    )
+    text = ARTICLE.replace("\u00a9 2024 City News. All rights reserved.\n", teasers)
+    labels = {line.text: line.label for line in cleaner.label(text, mode="text")}
+    assert labels["Leave a Reply"] == "comment"
+    teaser_lines = [t for t in teasers.split("\n") if t and t != "You May Also Like"]
+    assert all(labels[t] != "comment" for t in teaser_lines), {t: labels[t] for t in teaser_lines}
+    assert sum(labels[t] == "related" for t in teaser_lines) >= 3
+
+
+def test_example_page_lines_get_their_labels():
+    from benchmarks import datasets
+
+    text, gold = datasets.example_page()
+    predicted = [line.label for line in cleaner.label(text, mode="text")]
+    pairs = [(g, p) for g, p in zip(gold, predicted) if g]
+    for cls, count in (("body", 39), ("comment", 2), ("related", 9)):
+        assert sum(1 for g, p in pairs if g == cls) == count
+        assert all(p == cls for g, p in pairs if g == cls), [(g, p) for g, p in pairs if g == cls]
+    assert all(g == "body" for g, p in pairs if p == "body")  # nothing else kept
+
+
+def test_teaser_step_moves_comment_probability_to_related_only_under_a_related_heading():
+    from cleaner.api import teasers_under_their_heading
+    from cleaner.features import feature_names
+
+    names = feature_names()
+    X = np.zeros((2, len(names)))
+    X[:, names.index("log_since_comment_cue")] = np.log1p(2)
+    X[0, names.index("log_since_related_cue")] = np.log1p(1)  # "You May Also Like" nearer
+    X[1, names.index("log_since_related_cue")] = np.log1p(1000)  # no related heading above
+    P = np.array([[0.1, 0.6, 0.2, 0.1], [0.1, 0.6, 0.2, 0.1]])
+    out = teasers_under_their_heading(X, P)
+    assert np.allclose(out[0], [0.1, 0.0, 0.8, 0.1]) and np.allclose(out[1], P[1])
+    assert np.allclose(out.sum(axis=1), 1.0)

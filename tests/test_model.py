@@ -132,3 +132,19 @@ def test_train_cli_reports_bad_data(tmp_path):
     out = subprocess.run([sys.executable, "-m", "cleaner.train", "--data", str(bad), "--out", str(tmp_path / "m.npz")],
                          capture_output=True)  # fmt: skip
     assert out.returncode != 0 and b"bad.jsonl:1: not JSON" in out.stderr
+
+
+def test_a_three_pass_model_trains_from_xz_data_and_cleans(tmp_path):
+    pytest.importorskip("sklearn")
+    import lzma
+
+    from cleaner.train import train
+
+    data = tmp_path / "pages.jsonl.xz"
+    with lzma.open(data, "wt", encoding="utf-8") as f:
+        for i in range(60):
+            f.write(json.dumps(_page(i)) + "\n")
+    model = train([data], tmp_path / "m.npz", seed=3, hidden=16, max_iter=200, passes=3)
+    assert len(model.networks) == 3 and model.header["passes"] == 3
+    out = Cleaner(model=tmp_path / "m.npz").clean("\n".join(x["text"] for x in _page(99)["lines"]))
+    assert "Story number 99" in out and "All rights reserved" not in out
