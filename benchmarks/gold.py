@@ -1,14 +1,15 @@
 """The hand-checked gold set: choose pages, write them for review, measure label noise.
 
     python -m benchmarks.gold candidates   # write pre-labelled pages to fixtures/gold/pages/
-    python -m benchmarks.gold candidates --train 64  # and modern pages of training sites
+    python -m benchmarks.gold candidates --train 80 [--train-from dragnet]  # and pages of training sites
     python -m benchmarks.gold agreement    # distant labels vs the checked gold, per class
     python -m benchmarks.gold status       # how many pages are checked, by group
     python -m benchmarks.gold show DATASET/ID  # the data set's own gold for a page (to check against)
 
 A candidate file is ``label<TAB>text`` per line, pre-labelled by the distant labeler (training
-candidates: by the shipped HTML model, a closer first draft), with a ``# checked: no`` header. A reviewer reads every line against ``fixtures/LABELS.md``, fixes
-labels, and sets ``# checked: yes``; only checked pages count (and override the corpus).
+candidates: by the shipped HTML model, a closer first draft), with a ``# checked: no``
+header. A reviewer reads every line against ``fixtures/LABELS.md``, fixes labels, and sets
+``# checked: yes``; only checked pages count (and override the corpus).
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ TRAIN_MAX_LINES = 220
 def choose_training(pages, splits, n: int, datasets: tuple[str, ...] = TRAIN_DATASETS) -> list[tuple[str, object]]:
     """Pick ``n`` pages of training sites of ``datasets`` to hand-label (deterministic, one per
     site). By default modern news and blog pages (trafilatura-eval, readability-testset),
-    which have no line labels otherwise (trafilatura-eval gives snippets only), so the models see today's page
-    furniture, not only the 2000s pages the distant labels cover. Dev sites are never picked,
-    so the held-out gold pages stay as they are."""
+    which have no line labels otherwise (trafilatura-eval gives snippets only), so the models
+    see today's page furniture, not only the 2000s pages the distant labels cover. Dev sites
+    are never picked, so the held-out gold pages stay as they are."""
     order = sorted(
         (p for p in pages if p.dataset in datasets and splits[p.dataset + "/" + p.id] == "train"),
         # English first: the language of most news pages (and of most benchmark pages).

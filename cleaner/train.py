@@ -208,9 +208,8 @@ def fit_ensemble(X: np.ndarray, y: np.ndarray, *, seed: int, members: int, hidde
 
 def out_of_fold(X: np.ndarray, y: np.ndarray, sites: np.ndarray, *, seed: int, members: int, hidden: int,
                 max_iter: int, weight: np.ndarray) -> np.ndarray:  # fmt: skip
-    """First-pass probabilities of every line from a network that did not see its page's
-    site (two folds by ``sites``, a number per site), so the second pass learns from honest
-    inputs."""
+    """Probabilities of every line from an ensemble fitted on ``X`` without its page's site
+    (two folds by ``sites``, a number per site), so the next pass learns from honest inputs."""
     fold = sites % 2
     P = np.zeros((len(y), len(CLASSES)))
     for f in (0, 1):

@@ -104,22 +104,29 @@ def test_a_model_file_of_the_first_format_still_loads(tmp_path):
     assert np.allclose(loaded.networks[0].predict_proba(X), net.predict_proba(X))
 
 
+def _write_pages(path, opener):
+    """60 training pages (see :func:`_page`) written with ``opener`` (gzip.open, lzma.open)."""
+    with opener(path, "wt", encoding="utf-8") as f:
+        for i in range(60):
+            f.write(json.dumps(_page(i)) + "\n")
+    return path
+
+
+def _assert_cleans_an_unseen_page(model_path):
+    out = Cleaner(model=model_path).clean("\n".join(x["text"] for x in _page(99)["lines"]))
+    assert "Story number 99" in out and "All rights reserved" not in out
+
+
 def test_retraining_is_reproducible_and_usable(tmp_path):
     pytest.importorskip("sklearn")
     from cleaner.train import train
 
-    data = tmp_path / "pages.jsonl.gz"
-    with gzip.open(data, "wt", encoding="utf-8") as f:
-        for i in range(60):
-            f.write(json.dumps(_page(i)) + "\n")
+    data = _write_pages(tmp_path / "pages.jsonl.gz", gzip.open)
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     train([data], a, seed=3, hidden=16, max_iter=200)
     train([data], b, seed=3, hidden=16, max_iter=200)
     assert a.read_bytes() == b.read_bytes()
-    c = Cleaner(model=a)
-    text = "\n".join(x["text"] for x in _page(99)["lines"])
-    out = c.clean(text)
-    assert "Story number 99" in out and "All rights reserved" not in out
+    _assert_cleans_an_unseen_page(a)
 
 
 def test_train_cli_reports_bad_data(tmp_path):
@@ -140,11 +147,7 @@ def test_a_three_pass_model_trains_from_xz_data_and_cleans(tmp_path):
 
     from cleaner.train import train
 
-    data = tmp_path / "pages.jsonl.xz"
-    with lzma.open(data, "wt", encoding="utf-8") as f:
-        for i in range(60):
-            f.write(json.dumps(_page(i)) + "\n")
+    data = _write_pages(tmp_path / "pages.jsonl.xz", lzma.open)
     model = train([data], tmp_path / "m.npz", seed=3, hidden=16, max_iter=200, passes=3)
     assert len(model.networks) == 3 and model.header["passes"] == 3
-    out = Cleaner(model=tmp_path / "m.npz").clean("\n".join(x["text"] for x in _page(99)["lines"]))
-    assert "Story number 99" in out and "All rights reserved" not in out
+    _assert_cleans_an_unseen_page(tmp_path / "m.npz")
