@@ -6,7 +6,7 @@ from ``../shared/data``, so benchmarks and tests run without it).
   the gold ``articleBody``, and whether the page's site is seen in training.
 * ``fixtures/bench/snippets.jsonl.gz``: trafilatura's evaluation pages (as text) with their
   ``with`` / ``without`` snippets.
-* gold pages: ``fixtures/gold/pages/*.tsv`` (hand-checked line labels) with the corpus records.
+* gold pages: ``fixtures/gold/pages/*.tsv.gz`` (hand-checked line labels) with the corpus records.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from pathlib import Path
 
 from benchmarks.corpus import (
     DEFAULT_DATA,
-    GOLD_DIR,
     ROOT,
     corpus_file,
+    gold_files,
+    gold_key,
     is_checked_gold,
     read_corpus,
     read_gold,
@@ -87,12 +88,12 @@ def gold_pages() -> list[GoldPage]:
                 if rec.get("gold"):
                     meta[rec["dataset"] + "__" + rec["id"]] = rec
     pages = []
-    for path in sorted(GOLD_DIR.glob("*.tsv")):
+    for path in gold_files():
         if not is_checked_gold(path):
             continue
         labels, texts = read_gold(path)
-        rec = meta.get(path.stem)
-        dataset, _, page_id = path.stem.partition("__")
+        rec = meta.get(gold_key(path))
+        dataset, _, page_id = gold_key(path).partition("__")
         split = rec["split"] if rec else ("test" if dataset == "aeb" else "dev")
         lang = rec["lang"] if rec else "und"
         pages.append(GoldPage(f"{dataset}/{page_id}", dataset, split, "\n".join(texts) + "\n", labels, lang))

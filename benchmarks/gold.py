@@ -5,11 +5,13 @@
     python -m benchmarks.gold agreement    # distant labels vs the checked gold, per class
     python -m benchmarks.gold status       # how many pages are checked, by group
     python -m benchmarks.gold show DATASET/ID  # the data set's own gold for a page (to check against)
+    python -m benchmarks.gold pack         # compress the checked pages (.tsv -> .tsv.gz)
 
 A candidate file is ``label<TAB>text`` per line, pre-labelled by the distant labeler (training
 candidates: by the shipped HTML model, a closer first draft), with a ``# checked: no``
 header. A reviewer reads every line against ``fixtures/LABELS.md``, fixes labels, and sets
-``# checked: yes``; only checked pages count (and override the corpus).
+``# checked: yes``; only checked pages count (and override the corpus). ``pack`` then
+compresses them (to edit a packed page again: ``gunzip`` it, edit, ``pack``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from benchmarks.corpus import (
     GOLD_DIR,
     assign_splits,
     gold_file,
+    gold_files,
+    gold_text,
     is_checked_gold,
     label_page,
+    pack_gold,
     read_gold,
     read_pages,
     site_of,
@@ -189,9 +194,8 @@ def show(data: Path, key: str) -> None:
 
 def status() -> Counter:
     counts: Counter = Counter()
-    for path in sorted(GOLD_DIR.glob("*.tsv")):
-        with open(path, encoding="utf-8") as f:
-            head = [next(f, "") for _ in range(3)]
+    for path in gold_files():
+        head = [*gold_text(path).split("\n", 3)[:3], "", ""]
         group = head[1].split("group: ")[1].split()[0] if "group: " in head[1] else "?"
         counts[(group, is_checked_gold(path))] += 1
     return counts
@@ -199,7 +203,7 @@ def status() -> Counter:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gold", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["candidates", "agreement", "status", "show"])
+    parser.add_argument("command", choices=["candidates", "agreement", "status", "show", "pack"])
     parser.add_argument("page", nargs="?", help="DATASET/ID, for show")
     parser.add_argument("--train", type=int, default=0, help="candidates: also this many pages of training sites")
     parser.add_argument("--train-from", default=",".join(TRAIN_DATASETS), help="data sets to take them from")
@@ -209,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         show(args.data, args.page or "")
     elif args.command == "candidates":
         write_candidates(args.data, args.train, tuple(args.train_from.split(",")))
+    elif args.command == "pack":
+        packed = [pack_gold(path) for path in GOLD_DIR.glob("*.tsv") if is_checked_gold(path)]
+        print(f"packed {len(packed)} checked pages")
     elif args.command == "status":
         for (group, checked), n in sorted(status().items()):
             print(f"{group}\t{'checked' if checked else 'unchecked'}\t{n}")

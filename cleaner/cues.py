@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 _I = re.IGNORECASE
 
 # COMMENT_PHRASE, RELATED_HEADING and READ_MORE are matched against lower-cased text (about
@@ -45,12 +47,12 @@ RELATED_HEADING = re.compile(
 )
 # Bylines and datelines: "By Jane Doe", "Published 3 May 2019", "12.03.2019 14:00".
 BYLINE = re.compile(
-    r"^\W*(?i:by|von|par|por|di|door|autor|author|posted by|written by|geschrieben von|publié par):?\s+"
+    r"^\W*(?:(?i:by|von|par|por|di|door|autor|author|posted by|written by|geschrieben von|publié par):?\s+"
     r"(?:[A-ZÀ-ÞА-Я][\w.'’-]*,?\s*){1,4}(?:$|[|,•·/–—-]|\s(?i:and|und|et|y|e|on|am|le|el|em|in|for|\d))|"
-    r"^\W*(?i:published|updated|posted|veröffentlicht|aktualisiert|publié|publicado|atualizado|pubblicato)\b|"
-    r"^\W*\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|"
-    r"^\W*(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}\b",
-)
+    r"(?i:published|updated|posted|veröffentlicht|aktualisiert|publié|publicado|atualizado|pubblicato)\b|"
+    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|"
+    r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}\b)",
+)  # one leading \W* for all four forms: about twice as fast as one per form
 # Author bios: "Jane Doe is a reporter covering energy.", "About the author", in our data's
 # languages (LABELS.md: boilerplate, about the site's staff rather than the article).
 AUTHOR_BIO = re.compile(
@@ -93,7 +95,44 @@ _RELATED_DOM = re.compile(
 # Lines at least this long (characters) are never a cue: prompts, headings and bylines are
 # short; bios are a few sentences at most.
 COMMENT_MAX, RELATED_MAX, BYLINE_MAX, BIO_MAX = 120, 60, 80, 400
-CUE_MAX = max(COMMENT_MAX, RELATED_MAX, BYLINE_MAX, BIO_MAX)
+
+
+# The line rules: (cue, pattern, lines at least this long never match, matched lower-cased).
+# A cue holds when any of its rules matches; the per-line tests below and the features'
+# bulk pass (:func:`cue_lines`) read this one table.
+_RULES = (
+    ("comment", COMMENT_PHRASE, COMMENT_MAX, True),
+    ("related", RELATED_HEADING, RELATED_MAX, True),
+    ("byline", BYLINE, BYLINE_MAX, False),
+    ("byline", AUTHOR_BIO, BIO_MAX, False),
+)
+
+
+def _says(cue: str, text: str) -> bool:
+    return any(
+        len(text) < longest and pattern.match(text.lower() if lowered else text) is not None
+        for name, pattern, longest, lowered in _RULES
+        if name == cue
+    )
+
+
+def cue_lines(texts: list[str], lowered: list[str]) -> dict[str, list[int]]:
+    """Indices of the lines that say each cue (``comment``, ``related``, ``byline``), for many
+    lines at once; ``lowered``: the same lines lower-cased. The same rules as
+    :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`, with the length
+    limits applied before any pattern runs (about twice as fast as one call per line).
+
+    >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."], ["leave a reply", "by jane doe", "plain text."])
+    {'comment': [0], 'related': [], 'byline': [1]}
+    """
+    found: dict[str, set[int]] = {name: set() for name, *_ in _RULES}
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    for name, pattern, longest, on_lowered in _RULES:
+        candidates = np.flatnonzero(lengths < longest).tolist()
+        source = lowered if on_lowered else texts
+        matched = map(pattern.match, [source[i] for i in candidates])
+        found[name].update(i for i, m in zip(candidates, matched) if m is not None)
+    return {name: sorted(rows) for name, rows in found.items()}
 
 
 def comment_phrase(text: str) -> bool:
@@ -102,7 +141,7 @@ def comment_phrase(text: str) -> bool:
     >>> comment_phrase("Leave a Reply"), comment_phrase("Reply to the minister")
     (True, False)
     """
-    return len(text) < COMMENT_MAX and COMMENT_PHRASE.match(text.lower()) is not None
+    return _says("comment", text)
 
 
 def related_heading(text: str) -> bool:
@@ -111,7 +150,7 @@ def related_heading(text: str) -> bool:
     >>> related_heading("You May Also Like"), related_heading("Related Posts:"), related_heading("Related to this")
     (True, True, False)
     """
-    return len(text) < RELATED_MAX and RELATED_HEADING.match(text.lower()) is not None
+    return _says("related", text)
 
 
 def is_byline(text: str) -> bool:
@@ -126,9 +165,7 @@ def is_byline(text: str) -> bool:
     >>> is_byline("The minister is a former journalist who now leads the party.")
     False
     """
-    return (len(text) < BYLINE_MAX and BYLINE.match(text) is not None) or (
-        len(text) < BIO_MAX and AUTHOR_BIO.match(text) is not None
-    )
+    return _says("byline", text)
 
 
 _NEAREST = 10  # tokens of the nearest ancestors; a cue far up the tree says little about a line

@@ -195,20 +195,14 @@ _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la 
                "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
 
 
-def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
+def _cue_flags(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
-    with the same ones); ``lowered``: the lines lower-cased. The phrases are anchored at the
-    line's start and only short lines can hold one, so each rule runs once per short line."""
+    with the same ones); ``lowered``: the lines lower-cased."""
     n = len(texts)
     out = {}
-    candidates = np.flatnonzero(lengths < cues.CUE_MAX).tolist()
-    for name, is_cue in (
-        ("comment", cues.comment_phrase),
-        ("related", cues.related_heading),
-        ("byline", cues.is_byline),
-    ):
+    for name, rows in cues.cue_lines(texts, lowered).items():
         flag = np.zeros(n)
-        flag[[i for i in candidates if is_cue(texts[i])]] = 1.0
+        flag[rows] = 1.0
         out[name] = flag
     # "Read more" and truncation marks at a line's start or end.
     start = cues.READ_MORE.match
@@ -247,17 +241,17 @@ class _Pages:
         """Rows moved by ``offset`` (row i gets row i+offset), zero beyond the page; written
         into ``out`` when given."""
         if out is None:
-            out = np.zeros_like(a)
-        else:
-            out[...] = 0
+            out = np.empty_like(a)
         n = len(a)
-        if len(self.starts) == 1:  # one page: a slice does it
-            if abs(offset) < n:
-                out[max(-offset, 0) : n - max(offset, 0)] = a[max(offset, 0) : n - max(-offset, 0)]
-            return out
-        src = self.index + offset
-        ok = (src >= self.first) & (src <= self.last)
-        out[ok] = a[src[ok]]
+        # One contiguous copy, then the few rows that crossed a page edge are cleared.
+        lo, hi = max(-offset, 0), n - max(offset, 0)
+        if lo < hi:
+            out[lo:hi] = a[lo + offset : hi + offset]
+        out[: min(lo, n)] = 0
+        out[max(hi, 0) :] = 0
+        if len(self.starts) > 1:
+            src = self.index + offset
+            out[np.flatnonzero((src < self.first) | (src > self.last))] = 0
         return out
 
     def window_mean(self, a: np.ndarray, w: int) -> np.ndarray:
@@ -396,7 +390,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
     duplicate = (counts[inverse] > 1).astype(float)
 
-    flags = _cue_flags(texts, joined.lower().split("\n"), lengths)
+    flags = _cue_flags(texts, joined.lower().split("\n"))
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -408,7 +402,10 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     block_index = (np.arange(n) - block_start[block_of]).astype(float)
     prose = ((words_eff >= 10) & (terminal > 0)).astype(float)
 
-    base = np.column_stack([
+    # Column-major: each feature is one contiguous column, so the neighbour columns below
+    # are plain block copies.
+    out = np.empty((n, _N_FEATURES), order="F")
+    base_columns = [
         np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / chars,
         digits / chars, upper / np.maximum(letters, 1), punct / chars, spaces / chars, cjk / chars,
         title / words_eff, short / words_eff, frequent / words_eff, known / words_eff,
@@ -416,11 +413,11 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         np.minimum(separators, 5) / 5, flags["comment"], flags["related"], flags["byline"], flags["read_more"],
         url, year, duplicate, np.minimum(quotes, 4) / 4, np.minimum(commas / words_eff * 10, 1),
         break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
-    ])  # fmt: skip
-
-    out = np.empty((n, _N_FEATURES))
+    ]  # fmt: skip
     width = len(BASE_NAMES)
-    out[:, :width] = base
+    for j, column in enumerate(base_columns):
+        out[:, j] = column
+    base = out[:, :width]
     exists = np.ones((n, 1))
     col = width
     for offset in _NEIGHBOURS:  # written in place: the matrix is the largest array here
@@ -436,15 +433,16 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     prose_chars = prose * chars
     total_prose = np.maximum(pages.total(prose_chars), 1.0)
     prose_before = pages.before(prose_chars)
-    page_cols = np.column_stack([
+    page_columns = [
         index / np.maximum(pages.size - 1, 1), np.log1p(index), np.log1p(pages.size - 1 - index),
         prose_before / total_prose, (total_prose - prose_before - prose_chars) / total_prose,
         np.log1p(pages.since(flags["comment"] > 0)), np.log1p(pages.since(flags["related"] > 0)),
         np.log1p(pages.since(prose > 0)), np.log1p(pages.until(prose > 0)),
         chars / np.maximum.reduceat(chars, pages.starts)[pages.of_row],
         (pages.total(break_before) > 1).astype(float), pages.total(prose) / pages.size, np.log1p(pages.size),
-    ])  # fmt: skip
-    out[:, col:] = page_cols
+    ]  # fmt: skip
+    for j, column in enumerate(page_columns, start=col):
+        out[:, j] = column
     return out
 
 

@@ -206,3 +206,12 @@ def test_teaser_step_moves_comment_probability_to_related_only_under_a_related_h
     out = teasers_under_their_heading(X, P)
     assert np.allclose(out[0], [0.1, 0.0, 0.8, 0.1]) and np.allclose(out[1], P[1])
     assert np.allclose(out.sum(axis=1), 1.0)
+
+
+def test_a_long_text_read_in_windows_still_gets_one_entry_per_line():
+    from cleaner.api import PAGE_LINES
+
+    pasted = (ARTICLE + "\n") * (3 * PAGE_LINES // ARTICLE.count("\n"))  # read in page-sized windows
+    lines = cleaner.label(pasted)
+    assert "".join(line.text + line.end for line in lines) == pasted
+    assert [line.label == "blank" for line in lines] == [not t.strip() for t in pasted.split("\n")[:-1]]

@@ -98,10 +98,10 @@ def test_benchmark_snippet_pages_leave_out_the_trained_pages(records):
 def test_gold_files_match_the_segmentation(records):
     html = {(rec["dataset"], rec["id"]): rec for rec in records if rec["rendering"] == "html"}
     checked = 0
-    for path in sorted(corpus.GOLD_DIR.glob("*.tsv")):
+    for path in corpus.gold_files():
         assert corpus.is_checked_gold(path), f"{path.name} is not checked"
         labels, texts = corpus.read_gold(path)
-        dataset, _, page_id = path.stem.partition("__")
+        dataset, _, page_id = corpus.gold_key(path).partition("__")
         rec = html[(dataset, page_id)]
         assert texts == [line["text"] for line in rec["lines"]]
         assert labels == [line["label"] for line in rec["lines"]]
