@@ -84,9 +84,8 @@ def test_broken_pipe_is_a_clear_message():
 
 
 def test_large_text_is_streamed_in_pieces(tmp_path):
-    from benchmarks.datasets import aeb_pages
-
     import cleaner
+    from benchmarks.datasets import aeb_pages
 
     pages = "\n\n".join(p.text for p in aeb_pages())
     big = tmp_path / "big.txt"
