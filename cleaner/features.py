@@ -517,9 +517,10 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     parts += [before / total, (total - before - mass) / total]
     if groups is not None:
         for level in range(3):
-            # Container numbers restart on every page: pair them with the page.
-            _, group = np.unique(np.column_stack([pages.of_row, groups[:, level]]), axis=0, return_inverse=True)
-            group = group.reshape(-1)
+            # Container numbers restart on every page: pair them with the page (one int64 key
+            # per row: an order of magnitude faster than unique rows of a two-column array).
+            key = (pages.of_row.astype(np.int64) << 32) | groups[:, level].astype(np.int64)
+            _, group = np.unique(key, return_inverse=True)
             size = np.bincount(group).astype(float)
             means = np.column_stack([np.bincount(group, weights=mass[:, k]) for k in range(P.shape[1])])
             weight = np.bincount(group, weights=chars[:, 0])
