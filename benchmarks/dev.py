@@ -1,0 +1,64 @@
+"""Score candidate models on the dev split: the figures that choose a model (never AEB).
+
+    python -m benchmarks.dev [--model text.npz] [--html-model html.npz]
+
+Per rendering (text, HTML): line F1 per class on the held-out hand-checked pages, and body
+token-shingle F1 on those pages and on all dev pages (the latter against distant labels,
+about 10% noisy, so it moves least when hand labels move a model toward LABELS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.corpus import corpus_file
+from benchmarks.metrics import corpus_scores, line_scores, page_score
+from cleaner.api import Cleaner
+from cleaner.model import CLASSES
+from cleaner.train import iter_records, lines_of
+
+
+def dev_scores(cleaner: Cleaner, rendering: str) -> dict:
+    """Line scores on the dev gold pages and body token F1 (gold pages / all dev pages)."""
+    gold, predicted, tokens_gold, tokens_all = [], [], [], []
+    for rec in iter_records(corpus_file("dev")):
+        if rec.get("rendering") != rendering:
+            continue
+        lines = [line for line in rec["lines"] if line["text"].strip()]
+        labels = [CLASSES[i] for i in cleaner.predict(lines_of(rec)).argmax(axis=1)]
+        score = page_score(
+            "\n".join(line["text"] for line, label in zip(lines, labels) if label == "body"),
+            "\n".join(line["text"] for line in lines if line["label"] == "body"),
+        )
+        tokens_all.append(score)
+        if rec.get("gold"):
+            gold += [line["label"] for line in lines]
+            predicted += labels
+            tokens_gold.append(score)
+    return {
+        "lines": line_scores(gold, predicted, CLASSES),
+        "body_tokens_gold_pages": corpus_scores(tokens_gold)["f1"],
+        "body_tokens_all_pages": corpus_scores(tokens_all)["f1"],
+        "pages": (len(tokens_gold), len(tokens_all)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dev", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="text model (default: the shipped one)")
+    parser.add_argument("--html-model", type=Path, help="HTML model (default: the shipped one)")
+    args = parser.parse_args(argv)
+    cleaner = Cleaner(model=args.model, html_model=args.html_model)
+    print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
+    for rendering in ("text-own", "html"):
+        s = dev_scores(cleaner, rendering)
+        f1 = "/".join(f"{s['lines']['per_class'][c]['f1']:.3f}" for c in CLASSES)
+        print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
+              f"({s['pages'][0]} / {s['pages'][1]} pages)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
