@@ -116,17 +116,19 @@ def _says(cue: str, text: str) -> bool:
     )
 
 
-def cue_lines(texts: list[str], lowered: list[str]) -> dict[str, list[int]]:
+def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None = None) -> dict[str, list[int]]:
     """Indices of the lines that say each cue (``comment``, ``related``, ``byline``), for many
-    lines at once; ``lowered``: the same lines lower-cased. The same rules as
-    :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`, with the length
-    limits applied before any pattern runs (about twice as fast as one call per line).
+    lines at once; ``lowered``: the same lines lower-cased; ``lengths``: their lengths, if the
+    caller has them. The same rules as :func:`comment_phrase`, :func:`related_heading` and
+    :func:`is_byline`, with the length limits applied before any pattern runs (about twice as
+    fast as one call per line).
 
     >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."], ["leave a reply", "by jane doe", "plain text."])
     {'comment': [0], 'related': [], 'byline': [1]}
     """
     found: dict[str, set[int]] = {name: set() for name, *_ in _RULES}
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    if lengths is None:
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     for name, pattern, longest, on_lowered in _RULES:
         candidates = np.flatnonzero(lengths < longest).tolist()
         source = lowered if on_lowered else texts

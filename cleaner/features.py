@@ -195,12 +195,12 @@ _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la 
                "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
 
 
-def _cue_flags(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
+def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
     """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
-    with the same ones); ``lowered``: the lines lower-cased."""
+    with the same ones); ``lowered``: the lines lower-cased; ``lengths``: their lengths."""
     n = len(texts)
     out = {}
-    for name, rows in cues.cue_lines(texts, lowered).items():
+    for name, rows in cues.cue_lines(texts, lowered, lengths).items():
         flag = np.zeros(n)
         flag[rows] = 1.0
         out[name] = flag
@@ -390,7 +390,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
     duplicate = (counts[inverse] > 1).astype(float)
 
-    flags = _cue_flags(texts, joined.lower().split("\n"))
+    flags = _cue_flags(texts, joined.lower().split("\n"), lengths)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])

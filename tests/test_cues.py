@@ -7,7 +7,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "examples" / "ne
 
 def test_bulk_cue_matching_agrees_with_the_per_line_rules():
     lines = [
-        *EXAMPLE.read_text(encoding="utf-8").splitlines(), "12 Comments", "Lesen Sie auch", "By Jane Doe, Reuters", "Published 3 May 2019", "x" * 130 + " comments",
+        *EXAMPLE.read_text(encoding="utf-8").splitlines(),
+        "12 Comments", "Lesen Sie auch", "By Jane Doe, Reuters", "Published 3 May 2019", "x" * 130 + " comments",
         "Jane Doe is a reporter covering energy.", "Related to this, the minister spoke.", "",
     ]  # fmt: skip
     found = cues.cue_lines(lines, [line.lower() for line in lines])
