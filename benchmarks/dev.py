@@ -2,7 +2,7 @@
 
     python -m benchmarks.dev [--model text.npz] [--html-model html.npz]
 
-Per rendering (text, HTML): line F1 per class on the held-out hand-checked pages, and body
+Per rendering (text as our segmenter gives it, text as resiliparse renders it, HTML): line F1 per class on the held-out hand-checked pages, and body
 token-shingle F1 on those pages and on all dev pages (the latter against distant labels,
 about 10% noisy, so it moves least when hand labels move a model toward LABELS.md).
 """
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cleaner = Cleaner(model=args.model, html_model=args.html_model)
     print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
-    for rendering in ("text-own", "html"):
+    for rendering in ("text-own", "text-other", "html"):
         s = dev_scores(cleaner, rendering)
         f1 = "/".join(f"{s['lines']['per_class'][c]['f1']:.3f}" for c in CLASSES)
         print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
