@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from cleaner import cues
@@ -21,3 +22,12 @@ def test_bulk_cue_matching_agrees_with_the_per_line_rules():
         assert found[cue].any()  # the sample holds each cue
     # "İ" lower-cases to two characters: the lines after it are still found.
     assert found["comment"][lines.index("Comments")] and found["read_more"][lines.index("Read more")]
+
+
+def test_scan_forms_can_rewrite_every_rule():
+    # The one-scan forms rewrite \s and \W to leave out "\n"; inside a [...] class that
+    # rewrite would break the pattern, so the rules keep them outside classes.
+    in_class = re.compile(r"\[(?:[^\]\\]|\\.)*\\[sW](?:[^\]\\]|\\.)*\]")
+    for _, pattern, _, _ in cues._RULES:
+        assert not in_class.search(pattern.pattern), pattern.pattern[:60]
+    assert not in_class.search(cues.READ_MORE.pattern)
