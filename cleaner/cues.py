@@ -142,11 +142,12 @@ def _matched_lines(pattern: re.Pattern, joined: str, line_at: np.ndarray) -> np.
 
 def cue_lines(texts: list[str], lengths: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Which lines say each cue (``comment``, ``related``, ``byline``, ``read_more``), for
-    many lines at once, as one flag per line; ``lengths``: the lines' lengths, if the caller
-    has them. The first three by the same rules as :func:`comment_phrase`,
-    :func:`related_heading` and :func:`is_byline` (a line too long for a rule never matches
-    it); ``read_more`` as :func:`reads_more`. Each rule is one regex scan of the joined lines
-    (on AEB's text, a fifth faster than one match per line and rule).
+    many lines at once (lines as :mod:`cleaner.segment` gives them, without "\\n"), as one
+    flag per line; ``lengths``: the lines' lengths, if the caller has them. The first three
+    by the same rules as :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`
+    (a line too long for a rule never matches it); ``read_more`` as :func:`reads_more`. Each
+    rule is one regex scan of the joined lines (on AEB's text, a fifth faster than one match
+    per line and rule).
 
     >>> found = cue_lines(["Leave a Reply", "By Jane Doe", "Plain text.", "The plan, in short …"])
     >>> {cue: flags.nonzero()[0].tolist() for cue, flags in found.items()}
