@@ -2,9 +2,10 @@
 
     python -m benchmarks.dev [--model text.npz] [--html-model html.npz]
 
-Per rendering (text as our segmenter gives it, text as resiliparse renders it, HTML): line F1 per class on the held-out hand-checked pages, and body
-token-shingle F1 on those pages and on all dev pages (the latter against distant labels,
-about 10% noisy, so it moves least when hand labels move a model toward LABELS.md).
+Per rendering (text as our segmenter gives it, text as resiliparse renders it, HTML): line
+F1 per class on the held-out hand-checked pages, and body token-shingle F1 on those pages and
+on all dev pages (the latter against distant labels, about 10% noisy, so it moves least when
+hand labels move a model toward LABELS.md).
 """
 
 from __future__ import annotations
