@@ -45,7 +45,9 @@ RELATED_HEADING = re.compile(
     r"leggi anche|articoli correlati|potrebbe interessarti|czytaj (?:też|także)|zobacz (?:też|także)|"
     r"читайте также|похожие (?:статьи|новости)|lees ook|gerelateerde artikelen)\W*$"
 )
-# Bylines and datelines: "By Jane Doe", "Published 3 May 2019", "12.03.2019 14:00".
+# Bylines and datelines: "By Jane Doe", "Published 3 May 2019", "12.03.2019 14:00". A name is
+# a whole run of name characters (the run may end only at its end or before a "-"): a run that
+# could be cut into names anywhere made a long "By AAAA…" line cost polynomial time.
 BYLINE = re.compile(
     r"^\W*(?=[bvpdawgujfmsonBVPDAWGUJFMSONſ\d])(?:(?i:by|von|par|por|di|door|autor|author|posted by|written by|geschrieben von|publié par):?\s+"
     r"(?:[A-ZÀ-ÞА-Я][\w.'’-]*(?![\w.'’]),?\s*){1,4}(?:$|[|,•·/–—-]|\s(?i:and|und|et|y|e|on|am|le|el|em|in|for|\d))|"
@@ -116,76 +118,25 @@ def _says(cue: str, text: str) -> bool:
     )
 
 
-def _scan_form(pattern: re.Pattern, longest: int | None = None) -> re.Pattern:
-    """``pattern`` (matched at a line's start) rewritten to find every line it matches in one
-    scan of the lines joined by "\\n": each match starts at the "\\n" before its line (a
-    literal the regex engine jumps between, so most of the text is never looked at), and
-    ``\\W``/``\\s`` leave out "\\n", so no match reads past its line's end. With ``longest``,
-    a look-ahead skips lines far too long for the rule before the rule runs (twice the limit:
-    lower-casing may lengthen a line; the caller applies the exact limit)."""
-    source = pattern.pattern.removeprefix("^").replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]")
-    short = "" if longest is None else f"(?=[^\\n]{{0,{2 * longest}}}\\n)"
-    return re.compile("\n" + short + source, pattern.flags | re.MULTILINE)
+def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None = None) -> dict[str, list[int]]:
+    """Indices of the lines that say each cue (``comment``, ``related``, ``byline``), for many
+    lines at once; ``lowered``: the same lines lower-cased; ``lengths``: their lengths, if the
+    caller has them. The same rules as :func:`comment_phrase`, :func:`related_heading` and
+    :func:`is_byline`, with the length limits applied before any pattern runs (about twice as
+    fast as one call per line).
 
-
-# "Read more" and truncation marks at a line's end (after closing dots and brackets, within its
-# last 24 characters). No word here ends with another, so a line's end matches at most one.
-_MORE_WORDS = ("continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais", "czytaj dalej",
-               "читать далее", "more", "…", "»", "›")  # fmt: skip
-_MORE_AT_END = re.compile("(?:" + "|".join(map(re.escape, _MORE_WORDS)) + r")[ .:>)\]]*\n")
-_SCAN_RULES = tuple(
-    (name, _scan_form(pattern, longest), longest, lowered) for name, pattern, longest, lowered in _RULES
-)
-_READ_MORE_SCAN = _scan_form(READ_MORE)
-
-
-def _matched_lines(pattern: re.Pattern, joined: str, line_at: np.ndarray) -> np.ndarray:
-    """Lines where ``pattern`` (a :func:`_scan_form`) matches; ``joined``: "\\n" + the lines
-    joined by "\\n" + "\\n"; ``line_at``: the position of the "\\n" before each line."""
-    return np.searchsorted(line_at, [m.start() for m in pattern.finditer(joined)])
-
-
-def cue_lines(texts: list[str], lengths: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Which lines say each cue (``comment``, ``related``, ``byline``, ``read_more``), for
-    many lines at once (lines as :mod:`cleaner.segment` gives them, without "\\n"), as one
-    flag per line; ``lengths``: the lines' lengths, if the caller has them. The first three
-    by the same rules as :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`
-    (a line too long for a rule never matches it); ``read_more`` as :func:`reads_more`. Each
-    rule is one regex scan of the joined lines.
-
-    >>> found = cue_lines(["Leave a Reply", "By Jane Doe", "Plain text.", "The plan, in short …"])
-    >>> {cue: flags.nonzero()[0].tolist() for cue, flags in found.items()}
-    {'comment': [0], 'related': [], 'byline': [1], 'read_more': [3]}
+    >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."], ["leave a reply", "by jane doe", "plain text."])
+    {'comment': [0], 'related': [], 'byline': [1]}
     """
-    n = len(texts)
+    found: dict[str, set[int]] = {name: set() for name, *_ in _RULES}
     if lengths is None:
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    joined = "\n" + "\n".join(texts) + "\n"
-    lowered = joined.lower()
-    line_at = np.concatenate([[0], np.cumsum(lengths + 1)]).astype(np.int64)[:n]
-    # Lower-casing keeps lengths but for a few letters ("İ" becomes two characters).
-    lowered_at = line_at if len(lowered) == len(joined) else np.flatnonzero(np.frombuffer(
-        lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 10)[:n]  # fmt: skip
-    found = {name: np.zeros(n, dtype=bool) for name in ("comment", "related", "byline", "read_more")}
-    for name, pattern, longest, on_lowered in _SCAN_RULES:
-        rows = _matched_lines(pattern, lowered if on_lowered else joined, lowered_at if on_lowered else line_at)
-        found[name][rows[lengths[rows] < longest]] = True
-    found["read_more"][_matched_lines(_READ_MORE_SCAN, lowered, lowered_at)] = True
-    ends = [(m.start(), m.end()) for m in _MORE_AT_END.finditer(lowered)]
-    if ends:
-        start, end = np.array(ends).T
-        found["read_more"][np.searchsorted(lowered_at, start[end - 1 - start <= 24]) - 1] = True
-    return found
-
-
-def reads_more(text: str) -> bool:
-    """A "Read more" link or a truncation mark at the line's start or end.
-
-    >>> reads_more("Weiterlesen"), reads_more("The plan, in short […]"), reads_more("The end.")
-    (True, True, False)
-    """
-    text = text.lower()
-    return READ_MORE.match(text) is not None or text[-24:].rstrip(" .:>)]").endswith(_MORE_WORDS)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    for name, pattern, longest, on_lowered in _RULES:
+        candidates = np.flatnonzero(lengths < longest).tolist()
+        source = lowered if on_lowered else texts
+        matched = map(pattern.match, [source[i] for i in candidates])
+        found[name].update(i for i, m in zip(candidates, matched) if m is not None)
+    return {name: sorted(rows) for name, rows in found.items()}
 
 
 def comment_phrase(text: str) -> bool:

@@ -191,10 +191,25 @@ def word_keys(words: tuple[str, ...]) -> np.ndarray:
     return np.unique(_word_keys(low, ws, we))
 
 
-def _cue_flags(texts: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
-    """Which lines say a cue phrase (by the rules of :mod:`cleaner.cues`; the corpus labels
-    with the same ones), as 0/1 columns; ``lengths``: the lines' lengths."""
-    return {name: flags.astype(float) for name, flags in cues.cue_lines(texts, lengths).items()}
+_MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais",
+               "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
+
+
+def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
+    with the same ones); ``lowered``: the lines lower-cased; ``lengths``: their lengths."""
+    n = len(texts)
+    out = {}
+    for name, rows in cues.cue_lines(texts, lowered, lengths).items():
+        flag = np.zeros(n)
+        flag[rows] = 1.0
+        out[name] = flag
+    # "Read more" and truncation marks at a line's start or end.
+    start = cues.READ_MORE.match
+    out["read_more"] = np.fromiter(
+        (bool(start(t)) or t[-24:].rstrip(" .:>)]").endswith(_MORE_WORDS) for t in lowered), dtype=float, count=n
+    )
+    return out
 
 
 class _Pages:
@@ -375,7 +390,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
     duplicate = (counts[inverse] > 1).astype(float)
 
-    flags = _cue_flags(texts, lengths)
+    flags = _cue_flags(texts, joined.lower().split("\n"), lengths)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
