@@ -194,7 +194,9 @@ def _hidden_style(style: str) -> bool:
     return _HIDDEN_STYLE.search(style) is not None
 
 
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+# A tag never spans another "<", and its name is read whole (the look-ahead): each "<" is then
+# tried in time proportional to the text up to the next "<", so unclosed "<a<a<a…" stays linear.
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)(?![^\s/<>])[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _NESTING_CHECK_TAGS = 20_000  # fewer tags cannot nest deep enough to matter
 MAX_NESTING = 3_000
