@@ -104,7 +104,7 @@ class Cleaner:
         their DOM context) go to the HTML model, plain text lines to the text model. Inputs
         longer than two pages of PAGE_LINES lines are read in windows of about PAGE_LINES,
         cut where a paragraph starts: each is read as a page, and memory stays bounded."""
-        if len(lines) <= 2 * PAGE_LINES:
+        if not _read_in_windows(lines):
             return self._predict(lines)
         parts = []
         for start, stop in _windows(lines.block, PAGE_LINES):
@@ -128,7 +128,7 @@ class Cleaner:
             for i, lines in enumerate(pages):
                 if (lines.dom is not None) != is_html:
                     continue
-                if len(lines) > 2 * PAGE_LINES:
+                if _read_in_windows(lines):  # alone, in windows
                     out[i] = self.predict(lines)
                     continue
                 group.append(i)
@@ -249,6 +249,11 @@ PAGE_LINES = 1_000
 # were slower on AEB's text (20,000 lines: -8%): a feature matrix of tens of MB is fresh memory
 # from the OS each time, paid for in page faults, while a few MB are reused from the heap.
 BATCH_LINES = 5_000
+
+
+def _read_in_windows(lines: Lines) -> bool:
+    """Whether an input is longer than two pages, so :meth:`Cleaner.predict` reads it in windows."""
+    return len(lines) > 2 * PAGE_LINES
 
 
 def _windows(block: np.ndarray, size: int) -> list[tuple[int, int]]:
