@@ -122,17 +122,23 @@ def _readability() -> Callable[[str], str]:
     return run
 
 
-def _ours(mode: str, batched: bool = False) -> Callable:
+def _ours(mode: str, batched: bool = False, headline: bool = True) -> Callable:
     from cleaner import Cleaner
 
-    c = Cleaner(mode=mode)  # type: ignore[arg-type]
+    c = Cleaner(mode=mode, headline=headline)  # type: ignore[arg-type]
     return c.clean_many if batched else c.clean
+
+
+# AEB's articleBody leaves out the headline, as trafilatura's and Readability's text does:
+# these rows ask for the body without it (Cleaner(headline=False)); the others keep it.
+NO_HEADLINE_HTML, NO_HEADLINE_TEXT = "cleaner (html, no headline)", "cleaner (text, no headline)"
 
 
 def html_peers() -> list[Peer]:
     return [
         Peer("cleaner (html)", "html", "cleaner", lambda: _ours("html")),
         Peer("cleaner (html, clean_many)", "html", "cleaner", lambda: _ours("html", batched=True), batched=True),
+        Peer(NO_HEADLINE_HTML, "html", "cleaner", lambda: _ours("html", batched=True, headline=False), batched=True),
         Peer("trafilatura", "html", "trafilatura", _trafilatura),
         Peer("trafilatura (no comments)", "html", "trafilatura", lambda: _trafilatura(include_comments=False)),
         Peer("readability-lxml", "html", "readability-lxml", _readability),
@@ -146,6 +152,7 @@ def text_peers() -> list[Peer]:
     return [
         Peer("cleaner (text)", "text", "cleaner", lambda: _ours("text")),
         Peer("cleaner (text, clean_many)", "text", "cleaner", lambda: _ours("text", batched=True), batched=True),
+        Peer(NO_HEADLINE_TEXT, "text", "cleaner", lambda: _ours("text", batched=True, headline=False), batched=True),
         Peer("keep all lines", "text", None, lambda: lambda text: text),
         Peer("C4-style line filter", "text", None, lambda: c4_filter),
         Peer("jusText (a <p> per line)", "text", "justext", lambda: _on_lines(_justext())),

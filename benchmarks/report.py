@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+HEADLINE_NOTE = (
+    "AEB's `articleBody` leaves out the headline, as trafilatura's and Readability's text does; cleaner keeps "
+    "it by default (its label is body), and the `no headline` rows ask for the body without it "
+    "(`Cleaner(headline=False)`, `--no-headline`)."
+)
+
 
 def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
     head = "| system | version | F1 | 95% CI | precision | recall | F1 unseen sites | pages/s | MB/s |"
@@ -37,6 +43,8 @@ def markdown(results: dict) -> str:
         "the same process run; speed is the median of the timing passes, single core.",
         "",
         "## AEB, HTML input (181 pages; F1 unseen = the pages of sites not in our training data)",
+        "",
+        HEADLINE_NOTE,
         "",
         *_aeb_table(results["aeb_html"], "trafilatura"),
         "",
@@ -187,6 +195,8 @@ def readme_section(results: dict, prefix: str) -> str:
         f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. Speed: median, one core, "
         "same run; AEB token-shingle F1 with 95 % bootstrap intervals. Full report: "
         f"[benchmarks/results/{prefix}.md](benchmarks/results/{prefix}.md).",
+        "",
+        HEADLINE_NOTE,
         "",
         "AEB, HTML input:",
         "",

@@ -328,6 +328,8 @@ def _headline(results: dict) -> dict:
         "aeb_text_f1": f1("aeb_text", "cleaner (text)"),
         "aeb_text_f1_unseen": f1("aeb_text", "cleaner (text)", "unseen"),
         "aeb_html_f1": f1("aeb_html", "cleaner (html)"),
+        "aeb_html_f1_no_headline": f1("aeb_html", peers.NO_HEADLINE_HTML),
+        "aeb_text_f1_no_headline": f1("aeb_text", peers.NO_HEADLINE_TEXT),
         "gold_dev_body_f1": dev["body"]["f1"],
         "gold_dev_comment_f1": dev["comment"]["f1"],
         "gold_dev_related_f1": dev["related"]["f1"],

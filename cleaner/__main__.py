@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print every line as a JSON object (JSON Lines)")
     p.add_argument("--keep", default="body", help="labels to keep, comma-separated (default: body)")
     p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this (0-1)")
+    p.add_argument("--no-headline", dest="headline", action="store_false",
+                   help="leave out the article's headline (as AEB's articleBody and trafilatura do)")  # fmt: skip
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--html", dest="mode", action="store_const", const="html", help="treat input as HTML")
     mode.add_argument("--text", dest="mode", action="store_const", const="text", help="treat input as plain text")
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
     try:
-        cleaner = Cleaner(model=args.model, keep=keep, threshold=args.threshold, mode=args.mode)
+        cleaner = Cleaner(model=args.model, keep=keep, threshold=args.threshold, mode=args.mode, headline=args.headline)
     except ValueError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -145,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             stream = _open(name)
             try:
-                for mode, text in _pieces(name, stream, args.mode):
+                for piece, (mode, text) in enumerate(_pieces(name, stream, args.mode)):
                     if args.labels or args.json:
                         for line in cleaner.label(text, mode=mode):
                             if args.json:
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
                                 _write(out, f"{line.label}\t{line.score:.3f}\t{line.text}\n")
                             index += 1
                     else:
-                        cleaned = cleaner.clean(text, mode=mode)
+                        # A large input's later pieces start mid-page: no headline there.
+                        cleaned = cleaner.clean(text, mode=mode, headline=True if piece else None)
                         if cleaned:
                             _write(out, cleaned + "\n")
             finally:

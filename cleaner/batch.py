@@ -134,10 +134,11 @@ def one_blas_thread_per_worker() -> None:
         os.environ.setdefault(var, "1")
 
 
-def _init_worker(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None) -> None:
+def _init_worker(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None,
+                 headline: bool = True) -> None:  # fmt: skip
     from cleaner.api import Cleaner
 
-    _worker["cleaner"] = Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold)
+    _worker["cleaner"] = Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold, headline=headline)
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _on_alarm)
 
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
-    init = (args.model, args.html_model, keep, args.threshold)
+    init = (args.model, args.html_model, keep, args.threshold, args.headline)
     try:
         _init_worker(*init)  # fail early on a bad model or setting, in this process
     except (ModelError, ValueError) as exc:
@@ -323,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", action="store_true", help="add every line's label and score")
     p.add_argument("--keep", default="body", help="labels to keep, comma-separated (default: body)")
     p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this")
+    p.add_argument("--no-headline", dest="headline", action="store_false", help="leave out each article's headline")
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per document before it is reported as an error")
     p.add_argument("--model", default=None, help="text model file")

@@ -22,18 +22,20 @@ LABEL_SCHEMA = "array<struct<label:string,score:double,text:string>>"
 
 
 @lru_cache(maxsize=8)
-def _cleaner(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None):
+def _cleaner(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None,
+             headline: bool = True):  # fmt: skip
     from cleaner.api import Cleaner
 
-    return Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold)
+    return Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold, headline=headline)
 
 
 def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: str | None = None,
                 mode: str = "auto", keep: Iterable[str] = ("body",), threshold: float | None = None,
-                model: str | None = None, html_model: str | None = None) -> DataFrame:  # fmt: skip
+                model: str | None = None, html_model: str | None = None, headline: bool = True) -> DataFrame:  # fmt: skip
     """Add the cleaned text of ``column`` (text or HTML) as column ``output``, and with
     ``labels`` a column of that name holding every non-blank line's label, score and text.
     A null page gives a null result; a page that fails to clean gives null, never a failed job.
+    ``headline=False`` leaves each article's headline out of ``output``.
     """
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
@@ -41,7 +43,7 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     # Spark reads the UDFs' type hints to pick the iterator form; give it the real types
     # (this module's annotations are strings, so it imports without pandas).
     hints = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
-    settings = (model, html_model, tuple(keep), threshold)
+    settings = (model, html_model, tuple(keep), threshold, headline)
     _cleaner(*settings)  # check the model and settings on the driver, with a clear error
 
     def clean_udf(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:

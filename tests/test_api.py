@@ -215,3 +215,32 @@ def test_a_long_text_read_in_windows_still_gets_one_entry_per_line():
     lines = cleaner.label(pasted)
     assert "".join(line.text + line.end for line in lines) == pasted
     assert [line.label == "blank" for line in lines] == [not t.strip() for t in pasted.split("\n")[:-1]]
+
+
+HEADLINED_HTML = (
+    "<html><body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav><article>"
+    "<h1>Council approves budget after long debate</h1>"
+    + "".join(f"<p>{p}</p>" for p in ARTICLE.split("\n\n")[2:6])
+    + "</article><footer>© 2024 City News. All rights reserved.</footer></body></html>"
+)
+
+
+@pytest.mark.parametrize("page", [ARTICLE, HEADLINED_HTML], ids=["text", "html"])
+def test_headline_false_leaves_out_the_headline_and_nothing_else(page):
+    with_headline = cleaner.clean(page).split("\n")
+    without = cleaner.clean(page, headline=False).split("\n")
+    assert with_headline[0] == "Council approves budget after long debate"
+    assert without == with_headline[2:]  # the headline and the paragraph break after it
+    assert Cleaner(headline=False).clean(page) == "\n".join(without)
+    assert Cleaner(headline=False).clean_many([page]) == ["\n".join(without)]
+    # Still labelled body: only clean's output changes.
+    assert [x.label for x in cleaner.label(page) if x.text == with_headline[0]] == ["body"]
+
+
+def test_a_sentence_first_or_a_lone_line_is_not_taken_for_a_headline():
+    story = ARTICLE.split("\n\n", 2)[2].split("\n", 2)[2]  # the article from its first paragraph on
+    assert cleaner.clean(story, headline=False) == cleaner.clean(story)
+    lone = "The city council approved the new budget on Tuesday after a debate that lasted into the night"
+    assert cleaner.clean(lone, headline=False) == cleaner.clean(lone) == lone
+    # Keeping only comments, headline=False has nothing to do.
+    assert cleaner.clean(ARTICLE, keep=("comment",), headline=False) == cleaner.clean(ARTICLE, keep=("comment",))

@@ -118,3 +118,13 @@ def test_a_group_that_fails_together_is_cleaned_one_by_one(pages, monkeypatch):
     assert [r["id"] for r in results] == [p.id for p in pages[:3]] + ["bad"]
     assert [r["text"] for r in results[:3]] == [cleaner.clean(p.text, mode="text") for p in pages[:3]]
     assert results[3]["error"] == "no text field"
+
+
+def test_no_headline_option(tmp_path, pages):
+    src = tmp_path / "pages.jsonl"
+    src.write_text("".join(json.dumps({"id": p.id, "text": p.html}) + "\n" for p in pages[:4]))
+    out = tmp_path / "out.jsonl"
+    r = run(str(src), "-o", str(out), "--jobs", "1", "--no-headline")
+    assert r.returncode == 0, r.stderr
+    assert [x["text"] for x in read_out(out)] == [cleaner.clean(p.html, headline=False) for p in pages[:4]]
+    assert any(cleaner.clean(p.html, headline=False) != cleaner.clean(p.html) for p in pages[:4])

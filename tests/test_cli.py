@@ -99,3 +99,12 @@ def test_large_text_is_streamed_in_pieces(tmp_path):
     assert 0.6 * page_by_page < len("\n".join(kept)) / big.stat().st_size < 1.2 * page_by_page
     lines = iter(big.read_text().split("\n"))
     assert all(any(k == x for x in lines) for k in kept), "output lines must be a subsequence of the input"
+
+
+def test_no_headline_option():
+    page = b"Council approves budget after long debate\n\n" + EXAMPLE.read_bytes()
+    kept = run(stdin=page).stdout.decode().split("\n")
+    without = run("--no-headline", stdin=page).stdout.decode().split("\n")
+    assert kept[0] == "Council approves budget after long debate" and without == kept[2:]
+    # The example page starts with a sentence, not a headline: nothing to leave out.
+    assert run("--no-headline", str(EXAMPLE)).stdout == run(str(EXAMPLE)).stdout

@@ -44,6 +44,8 @@ def test_clean_pages_adds_cleaned_text_and_labels(spark):
         expected = [x for x in cleaner.label(p.html) if x.label != "blank"]
         assert [(x["label"], x["text"]) for x in rows[p.id]["labels"]] == [(x.label, x.text) for x in expected]
     assert rows["none"]["cleaned"] is None
+    without = {r["id"]: r["cleaned"] for r in clean_pages(df, "html", headline=False).collect()}
+    assert all(without[p.id] == cleaner.clean(p.html, headline=False) for p in pages)
 
 
 def test_example_job_cleans_wet_files_into_parquet(tmp_path):
