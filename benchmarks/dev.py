@@ -21,11 +21,12 @@ from cleaner.model import CLASSES
 from cleaner.train import iter_records, lines_of
 
 
-def dev_scores(cleaner: Cleaner, rendering: str) -> dict:
-    """Line scores on the dev gold pages and body token F1 (gold pages / all dev pages)."""
+def gold_scores(cleaner: Cleaner, rendering: str, split: str = "dev", *, all_pages: bool = True) -> dict:
+    """Line scores on a split's hand-checked pages and body token F1 (those pages / all the
+    split's pages; with ``all_pages=False`` only the hand-checked pages are read)."""
     gold, predicted, tokens_gold, tokens_all = [], [], [], []
-    for rec in iter_records(corpus_file("dev")):
-        if rec.get("rendering") != rendering:
+    for rec in iter_records(corpus_file(split)):
+        if rec.get("rendering") != rendering or not (all_pages or rec.get("gold")):
             continue
         lines = [line for line in rec["lines"] if line["text"].strip()]
         labels = [CLASSES[i] for i in cleaner.predict(lines_of(rec)).argmax(axis=1)]
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     cleaner = Cleaner(model=args.model, html_model=args.html_model)
     print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
     for rendering in ("text-own", "text-other", "html"):
-        s = dev_scores(cleaner, rendering)
+        s = gold_scores(cleaner, rendering)
         f1 = "/".join(f"{s['lines']['per_class'][c]['f1']:.3f}" for c in CLASSES)
         print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
               f"({s['pages'][0]} / {s['pages'][1]} pages)")  # fmt: skip

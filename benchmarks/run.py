@@ -28,8 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks import datasets, evaluate, peers
-from benchmarks.corpus import corpus_file, read_corpus
-from benchmarks.metrics import line_scores, page_score
+from benchmarks.metrics import page_score
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -107,25 +106,14 @@ def line_level(repeats: int) -> tuple[dict, dict]:
 
 def line_level_html() -> dict:
     """Per-class line scores on the gold set, HTML rendering (lines with their DOM context)."""
+    from benchmarks.dev import gold_scores
     from cleaner import Cleaner
-    from cleaner.model import CLASSES
-    from cleaner.train import lines_of
 
     c = Cleaner(mode="html")
     out = {}
     for split in ("dev", "test"):
-        gold: list[str] = []
-        predicted: list[str] = []
-        pages = 0
-        for rec in read_corpus(corpus_file(split), rendering="html"):
-            if not rec.get("gold"):
-                continue
-            probabilities = c.predict(lines_of(rec))
-            gold += [line["label"] for line in rec["lines"]]
-            predicted += [CLASSES[i] for i in probabilities.argmax(axis=1)]
-            pages += 1
-        out[split] = line_scores(gold, predicted, CLASSES)
-        out[split]["pages"] = pages
+        s = gold_scores(c, "html", split, all_pages=False)
+        out[split] = dict(s["lines"], pages=s["pages"][0])
     return out
 
 
