@@ -37,7 +37,7 @@ import lzma
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,7 +46,7 @@ import numpy as np
 from cleaner.cues import comment_dom_cue, comment_phrase, is_byline, related_dom_cue, related_heading
 from cleaner.decode import decode
 from cleaner.model import CLASSES
-from cleaner.segment import Lines, segment_html
+from cleaner.segment import Dom, Lines, segment_html
 from cleaner.train import iter_records, text_own_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -297,9 +297,9 @@ def _page_signal_labels(html: str) -> tuple[Lines, list[str], list[str]]:
         cues.append(cue)
     dom = lines.dom
     assert dom is not None
-    for name in ("tag", "depth", "heading", "flags", "link_chars", "tokens", "containers"):
-        values = getattr(dom, name)
-        setattr(dom, name, [values[i] for i in keep_index])
+    for f in fields(Dom):  # every DOM column, so a new one cannot be left unfiltered
+        values = getattr(dom, f.name)
+        setattr(dom, f.name, [values[i] for i in keep_index])
     dom.link_chars = [min(c, len(t)) for c, t in zip(dom.link_chars, keep_text)]
     out = Lines(
         keep_text, ["\n"] * len(keep_text), np.asarray([lines.block[i] for i in keep_index], dtype=np.int64), dom
