@@ -131,7 +131,10 @@ def _ours(mode: str, batched: bool = False, headline: bool = True) -> Callable:
 
 # AEB's articleBody leaves out the headline, as trafilatura's and Readability's text does:
 # these rows ask for the body without it (Cleaner(headline=False)); the others keep it.
-NO_HEADLINE_HTML, NO_HEADLINE_TEXT = "cleaner (html, no headline)", "cleaner (text, no headline)"
+NO_HEADLINE_HTML, NO_HEADLINE_TEXT = (
+    "cleaner (html, clean_many, no headline)",
+    "cleaner (text, clean_many, no headline)",
+)
 
 
 def html_peers() -> list[Peer]:
