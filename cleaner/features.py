@@ -191,8 +191,9 @@ def word_keys(words: tuple[str, ...]) -> np.ndarray:
     return np.unique(_word_keys(low, ws, we))
 
 
+# Line endings that say "more" (after stripping " .:>)]", so "..." and "[…]" read as "" and "[…").
 _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la suite", "leer más", "leia mais",
-               "czytaj dalej", "читать далее", "more", "[…]", "...", "…", "»", "›")  # fmt: skip
+               "czytaj dalej", "читать далее", "more", "…", "»", "›")  # fmt: skip
 
 
 def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
