@@ -8,6 +8,7 @@ Italian, Polish, Russian, Dutch); they are one signal among many, never the only
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -99,43 +100,87 @@ _RELATED_DOM = re.compile(
 COMMENT_MAX, RELATED_MAX, BYLINE_MAX, BIO_MAX = 120, 60, 80, 400
 
 
-# The line rules: (cue, pattern, lines at least this long never match, matched lower-cased).
-# A cue holds when any of its rules matches; the per-line tests below and the features'
-# bulk pass (:func:`cue_lines`) read this one table.
-_RULES = (
-    ("comment", COMMENT_PHRASE, COMMENT_MAX, True),
-    ("related", RELATED_HEADING, RELATED_MAX, True),
-    ("byline", BYLINE, BYLINE_MAX, False),
-    ("byline", AUTHOR_BIO, BIO_MAX, False),
-)
+class Rule(NamedTuple):
+    """One line rule: a cue holds when the pattern matches a line shorter than ``longest``
+    (lower-cased first when ``lowered``).
+
+    The other fields say how a matching line can start, so that the features run the pattern
+    only on lines that can match (a look-up in word keys they compute anyway, instead of a
+    pattern call per line). A line's first word is its first run of letters and digits,
+    lower-cased; a match's first word is one of ``first_words``, or begins with one of
+    ``first_prefixes`` or with a digit (``digit_first``), or, with ``capital_then``, is
+    capitalised and one of those words follows later in the line. A rule with none of these
+    can start anywhere.
+    """
+
+    cue: str
+    pattern: re.Pattern
+    longest: int
+    lowered: bool
+    first_words: tuple[str, ...] = ()
+    first_prefixes: tuple[str, ...] = ()
+    digit_first: bool = False
+    capital_then: tuple[str, ...] = ()
+
+
+# The line rules; the per-line tests below and the features' bulk pass (:func:`cue_lines`)
+# read this one table. Each rule's first words follow its pattern's alternatives in order:
+# an alternative added to a pattern needs its first word here, and a line in
+# tests/test_cues.py (CUE_EXAMPLES), which checks the features against the plain rules.
+RULES = (
+    Rule("comment", COMMENT_PHRASE, COMMENT_MAX, True, first_words=(
+        "leave", "post", "add", "write", "no", "one", "two", "three", "comment", "comments", "your", "required",
+        "log", "you", "sign", "join", "show", "view", "load", "loading", "reply", "cancel", "notify", "kommentar",
+        "kommentare", "ihre", "schreibe", "laisser", "votre", "deja", "tu", "deixe", "lascia", "dodaj",
+        "оставить", "response", "responses", "reactie", "reacties",
+    ), digit_first=True),
+    Rule("related", RELATED_HEADING, RELATED_MAX, True, first_words=(
+        "you", "related", "more", "recommended", "read", "also", "see", "most", "trending", "popular", "top",
+        "editor", "editors", "don", "dont", "what", "around", "from", "promoted", "sponsored", "latest", "weitere",
+        "das", "lesen", "auch", "meistgelesen", "ähnliche", "mehr", "à", "lire", "vous", "article", "articles",
+        "sur", "te", "noticias", "articulos", "artículos", "lee", "leia", "veja", "notícias", "mais", "leggi",
+        "articoli", "potrebbe", "czytaj", "zobacz", "читайте", "похожие", "lees", "gerelateerde",
+    )),
+    Rule("byline", BYLINE, BYLINE_MAX, False, first_words=(
+        "by", "von", "par", "por", "di", "door", "autor", "author", "posted", "written", "geschrieben", "publié",
+        "published", "updated", "veröffentlicht", "aktualisiert", "publicado", "atualizado", "pubblicato",
+    ), first_prefixes=(
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ), digit_first=True),
+    Rule("byline", AUTHOR_BIO, BIO_MAX, False, first_words=("about", "über", "à", "sobre"),
+         capital_then=("is", "was", "ist", "war", "est", "es", "é", "è")),
+)  # fmt: skip
 
 
 def _says(cue: str, text: str) -> bool:
     return any(
-        len(text) < longest and pattern.match(text.lower() if lowered else text) is not None
-        for name, pattern, longest, lowered in _RULES
-        if name == cue
+        len(text) < rule.longest and rule.pattern.match(text.lower() if rule.lowered else text) is not None
+        for rule in RULES
+        if rule.cue == cue
     )
 
 
-def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None = None) -> dict[str, list[int]]:
+def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None = None,
+              may_match: list[np.ndarray] | None = None) -> dict[str, list[int]]:  # fmt: skip
     """Indices of the lines that say each cue (``comment``, ``related``, ``byline``), for many
     lines at once; ``lowered``: the same lines lower-cased; ``lengths``: their lengths, if the
-    caller has them. The same rules as :func:`comment_phrase`, :func:`related_heading` and
-    :func:`is_byline`, with the length limits applied before any pattern runs (about twice as
-    fast as one call per line).
+    caller has them; ``may_match``: per rule of :data:`RULES`, the lines that can match it
+    (by their first words; the features know them), if the caller has them. The same rules
+    as :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`, with the length
+    limits applied before any pattern runs (about twice as fast as one call per line).
 
     >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."], ["leave a reply", "by jane doe", "plain text."])
     {'comment': [0], 'related': [], 'byline': [1]}
     """
-    found: dict[str, set[int]] = {name: set() for name, *_ in _RULES}
+    found: dict[str, set[int]] = {rule.cue: set() for rule in RULES}
     if lengths is None:
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    for name, pattern, longest, on_lowered in _RULES:
-        candidates = np.flatnonzero(lengths < longest).tolist()
-        source = lowered if on_lowered else texts
-        matched = map(pattern.match, [source[i] for i in candidates])
-        found[name].update(i for i, m in zip(candidates, matched) if m is not None)
+    for r, rule in enumerate(RULES):
+        short = lengths < rule.longest
+        candidates = np.flatnonzero(short if may_match is None else short & may_match[r]).tolist()
+        source = lowered if rule.lowered else texts
+        matched = map(rule.pattern.match, [source[i] for i in candidates])
+        found[rule.cue].update(i for i, m in zip(candidates, matched) if m is not None)
     return {name: sorted(rows) for name, rows in found.items()}
 
 

@@ -10,7 +10,8 @@ where the page's prose mass lies relative to the line.
 
 Speed comes from treating the page as one array of code points: character classes by table
 look-up, per-line sums by ``np.add.reduceat``, words as runs of letters and digits hashed in
-bulk. Only cue phrases use regular expressions, and only on the short lines they apply to.
+bulk. Only cue phrases use regular expressions, and only on the short lines whose first word
+can open them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _CHARS = {
     _COMMA: ",，、", _BULLET: "-*•·▪►>–—", _AT: "@", _COLON: ":：", _ELLIPSIS: "…",
 }  # fmt: skip
 _PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count as function words
+_PAGE_SALT = np.int64(-7046029254386353131)  # added times the page number: keys of one page only
 _SHORT_WORD = 5
 
 BASE_NAMES = (
@@ -196,12 +198,58 @@ _MORE_WORDS = ("read more", "continue reading", "weiterlesen", "mehr", "lire la 
                "czytaj dalej", "читать далее", "more", "…", "»", "›")  # fmt: skip
 
 
-def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray) -> dict[str, np.ndarray]:
+def _prefix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The three lower-case code points from each position ``at`` as one number."""
+    return (low[at].astype(np.int64) << 42) | (low[at + 1].astype(np.int64) << 21) | low[at + 2]
+
+
+@lru_cache(maxsize=8)
+def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
+    codes = np.array([[ord(c) for c in p.lower()] for p in prefixes], dtype=np.int64).reshape(-1, 3)
+    return np.sort((codes[:, 0] << 42) | (codes[:, 1] << 21) | codes[:, 2])
+
+
+def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndarray, word_line: np.ndarray,
+                     bits: np.ndarray, low: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
+    """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
+    ``cues.Rule``), from the words' keys, spans and lines; ``word_in(words)`` says which
+    words of the batch are in a word list."""
+    if len(ws) == 0:  # every rule needs a word
+        return [np.zeros(n, dtype=bool) for _ in cues.RULES]
+    lines = np.arange(n)
+    first = np.minimum(np.searchsorted(word_line, lines), len(ws) - 1)  # each line's first word
+    has_word = word_line[first] == lines
+    first_key, first_bits = keys[first], bits[ws[first]]
+    later = np.ones(len(ws), dtype=bool)
+    later[first[has_word]] = False  # words after the first of their line
+    out = []
+    for rule in cues.RULES:
+        if not (rule.first_words or rule.first_prefixes or rule.digit_first or rule.capital_then):
+            out.append(np.ones(n, dtype=bool))
+            continue
+        ok = _member(first_key, word_keys(rule.first_words))
+        if rule.digit_first:
+            ok |= (first_bits & _DIGIT) > 0
+        if rule.first_prefixes:
+            long_enough = has_word & (word_len[first] >= 3)
+            at = ws[first[long_enough]]
+            ok[long_enough] |= _member(_prefix_code(low, at), _prefix_codes(rule.first_prefixes))
+        if rule.capital_then:
+            then = np.zeros(n, dtype=bool)
+            then[word_line[later & word_in(rule.capital_then)]] = True
+            ok |= ((first_bits & _UPPER) > 0) & then
+        out.append(ok & has_word)
+    return out
+
+
+def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray,
+               may_match: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
-    with the same ones); ``lowered``: the lines lower-cased; ``lengths``: their lengths."""
+    with the same ones); ``lowered``: the lines lower-cased; ``lengths``: their lengths;
+    ``may_match``: per rule, the lines that can match it (see :func:`_rule_candidates`)."""
     n = len(texts)
     out = {}
-    for name, rows in cues.cue_lines(texts, lowered, lengths).items():
+    for name, rows in cues.cue_lines(texts, lowered, lengths, may_match).items():
         flag = np.zeros(n)
         flag[rows] = 1.0
         out[name] = flag
@@ -274,6 +322,17 @@ class _Pages:
         return np.where(nxt <= self.last, nxt - self.index, 1000).astype(float)
 
 
+def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: int, at_least: int) -> np.ndarray:
+    """Which distinct words (rows: their page, their count) are among the ``k`` most counted
+    eligible ones of their page, counted at least ``at_least`` times."""
+    rows = np.flatnonzero(eligible)
+    order = rows[np.lexsort((-count[rows], page[rows]))]
+    rank = np.arange(len(order)) - np.searchsorted(page[order], page[order], side="left")
+    top = np.zeros(len(count), dtype=bool)
+    top[order[(rank < k) & (count[order] >= at_least)]] = True
+    return top
+
+
 def nonblank_index(lines: Lines) -> np.ndarray:
     """Indices of the lines that get a label (the non-blank ones)."""
     return np.flatnonzero(~lines.blank)
@@ -335,21 +394,21 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # words lead every language's frequency list, so no word list is needed), and the
     # model's vocabulary learned from training pages.
     keys = _word_keys(low, ws, we)
-    # Keys made unique per page, so each page finds its own most frequent words.
-    page_keys = keys + page_of_line[word_line].astype(np.int64) * np.int64(-7046029254386353131)
-    is_short = word_len <= _SHORT_WORD
-    top = np.zeros(0, dtype=np.int64)
-    if is_short.any():
-        uniq, first_at, counts = np.unique(page_keys[is_short], return_index=True, return_counts=True)
-        upage = page_of_line[word_line[is_short]][first_at]
-        order = np.lexsort((-counts, upage))
-        group_start = np.searchsorted(upage[order], upage[order], side="left")
-        rank = np.arange(len(order)) - group_start
-        chosen = order[(rank < _PAGE_TOP_WORDS) & (counts[order] >= 3)]
-        top = uniq[chosen]
-    frequent = words_per_line(_member(page_keys, np.sort(top)))
-    known = words_per_line(_member(keys, word_keys(tuple(vocab))))
-    boiler_words = words_per_line(_member(keys, word_keys(_BOILER_WORDS)))
+    # The batch's distinct words, per page (keys salted with the page): each word look-up
+    # below is made once per distinct word and read back through ``inverse``.
+    word_page = page_of_line[word_line].astype(np.int64)
+    _, first_at, inverse = np.unique(keys + word_page * _PAGE_SALT, return_index=True, return_inverse=True)
+    distinct_keys, distinct_page, distinct_len = keys[first_at], word_page[first_at], word_len[first_at]
+
+    def word_in(words: tuple[str, ...]) -> np.ndarray:
+        """Which words of the batch are in ``words``."""
+        return _member(distinct_keys, word_keys(words))[inverse]
+
+    occurrences = np.bincount(inverse, minlength=len(first_at))
+    top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
+    frequent = words_per_line(top[inverse])
+    known = words_per_line(word_in(tuple(vocab)))
+    boiler_words = words_per_line(word_in(_BOILER_WORDS))
     boiler_words += np.bincount(line_of_char[cps == ord("©")], minlength=n)[:n] > 0
     digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
     year_like = (word_len == 4) & (digit_words == 4)
@@ -385,13 +444,12 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
-    line_key = (
-        line_key.astype(np.int64) * 1000 + lengths + page_of_line.astype(np.int64) * np.int64(-7046029254386353131)
-    )
-    _, inverse, counts = np.unique(line_key, return_inverse=True, return_counts=True)
-    duplicate = (counts[inverse] > 1).astype(float)
+    line_key = line_key.astype(np.int64) * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
+    _, same_line, line_count = np.unique(line_key, return_inverse=True, return_counts=True)
+    duplicate = (line_count[same_line] > 1).astype(float)
+    lowered = joined.lower().split("\n")
 
-    flags = _cue_flags(texts, joined.lower().split("\n"), lengths)
+    flags = _cue_flags(texts, lowered, lengths, _rule_candidates(n, keys, ws, word_len, word_line, bits, low, word_in))
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -592,17 +650,22 @@ def _token_code(token: str) -> tuple[int, int]:
     return bits, zlib.crc32(token.encode()) % _TOKEN_BUCKETS
 
 
-@lru_cache(maxsize=4096)
-def _token_row(tokens: str) -> tuple[int, tuple[int, ...]]:
-    """DOM cue bits and hashed buckets of one line's nearest ancestor tokens (cached: the
-    lines of a page share few distinct token strings)."""
-    cue_bits, buckets = 0, []
-    for token in tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST]:
-        if token:
-            bits, bucket = _token_code(token)
-            cue_bits |= bits
-            buckets.append(bucket)
-    return cue_bits, tuple(buckets)
+def _token_rows(token_strings: list[str]) -> np.ndarray:
+    """DOM cue flags (column i: ``_DOM_CUES[i]``) then hashed buckets of each distinct
+    string of a line's nearest ancestor tokens (a page's lines share few distinct strings)."""
+    cue_bits = np.zeros(len(token_strings), dtype=np.int64)
+    row_of, bucket_of = [], []
+    for r, tokens in enumerate(token_strings):
+        for token in tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST]:
+            if token:
+                bits, bucket = _token_code(token)
+                cue_bits[r] |= bits
+                row_of.append(r)
+                bucket_of.append(bucket)
+    rows = np.zeros((len(token_strings), len(_DOM_CUES) + _TOKEN_BUCKETS))
+    rows[:, : len(_DOM_CUES)] = (cue_bits[:, None] >> np.arange(len(_DOM_CUES))) & 1
+    rows[np.array(row_of, dtype=np.int64), len(_DOM_CUES) + np.array(bucket_of, dtype=np.int64)] = 1.0
+    return rows
 
 
 def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
@@ -632,16 +695,13 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     flags = ((flag_bits[:, None] >> np.arange(len(DOM_FLAGS))) & 1).astype(float)
     chars = np.fromiter((len(lines.text[i]) for i in idx), dtype=float, count=n)
     link_density = np.array([dom.link_chars[i] for i in idx], dtype=float) / np.maximum(chars, 1)
-    token_strings = [dom.tokens[i] for i in idx]
-    rows = [_token_row(t) for t in token_strings]
-    cue_bits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    cue_flags = ((cue_bits[:, None] >> np.arange(len(_DOM_CUES))) & 1).astype(float)
-    bucket_lists = [r[1] for r in rows]
-    hashed = np.zeros((n, _TOKEN_BUCKETS))
-    hashed[np.repeat(np.arange(n), [len(b) for b in bucket_lists]), [b for bs in bucket_lists for b in bs]] = 1.0
+    # Each distinct token string is read once; its lines take its row.
+    number: dict[str, int] = {}
+    token_id = np.fromiter((number.setdefault(dom.tokens[i], len(number)) for i in idx), dtype=np.int64, count=n)
+    token_rows = _token_rows(list(number))[token_id]
+    cue_flags, hashed = token_rows[:, : len(_DOM_CUES)], token_rows[:, len(_DOM_CUES) :]
     # Runs of lines under the same ancestors: menus and teaser lists are long runs.
-    _, token_id = np.unique(np.array(token_strings, dtype=object), return_inverse=True)
-    token_id = token_id.astype(np.int64) + pages.of_row * (n + 1)
+    token_id = token_id + pages.of_row * (n + 1)
     new_run = np.ones(n, dtype=bool)
     new_run[1:] = token_id[1:] != token_id[:-1]
     run_start = np.flatnonzero(new_run)
@@ -650,9 +710,10 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     run_index = (np.arange(n) - run_start[run_of]) / np.maximum(run_len - 1, 1)
     same_prev = (~new_run).astype(float)
     same_next = np.append(~new_run[1:], False).astype(float)
-    median_depth = np.array(
-        [np.median(depth[s : e + 1]) for s, e in zip(pages.starts, np.append(pages.starts[1:], n) - 1)]
-    )
+    # Each page's median depth: depths sorted within pages, the middle one (or two).
+    by_page = depth[np.lexsort((depth, pages.of_row))]
+    size = np.diff(np.append(pages.starts, n))
+    median_depth = (by_page[pages.starts + (size - 1) // 2] + by_page[pages.starts + size // 2]) / 2
     base = np.column_stack([
         tag_onehot, heading, np.log1p(depth), np.clip((depth - median_depth[pages.of_row]) / 5, -3, 3), flags,
         link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, hashed,

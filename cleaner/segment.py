@@ -97,7 +97,9 @@ def concat_lines(pages: list[Lines]) -> tuple[Lines, np.ndarray]:
     if pages and pages[0].dom is not None:
         dom = Dom(*([x for p in pages for x in getattr(p.dom, f.name)] for f in fields(Dom)))
     page = np.repeat(np.arange(len(pages)), [len(p) for p in pages])
-    return Lines(text, end, block.astype(np.int64), dom), page
+    lines = Lines(text, end, block.astype(np.int64), dom)
+    lines.__dict__["blank"] = np.concatenate([p.blank for p in pages]) if pages else np.zeros(0, dtype=bool)
+    return lines, page
 
 
 def segment_text(text: str) -> Lines:

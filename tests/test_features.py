@@ -1,0 +1,36 @@
+"""Feature behaviour the models rely on: a page's rows are the same alone or in a batch."""
+
+import numpy as np
+
+from cleaner.features import dom_feature_names, dom_features, text_features
+from cleaner.segment import concat_lines, segment_html, segment_text
+
+
+def test_html_rows_are_the_same_alone_or_in_a_batch():
+    pages = [
+        segment_html(
+            "<nav class='menu'><a href=/>Home</a><a href=/n>News</a></nav>"
+            "<div class='article-body'><p>The council met on Tuesday.</p><p>It voted.</p></div>"
+        ),
+        segment_html("<div id=main><h1>Title</h1><ul class=related><li><a href=/x>Other story</a></li></ul></div>"),
+        segment_html("<p>One line, no classes at all.</p>"),
+    ]
+    lines, page = concat_lines(pages)
+    batch = dom_features(lines, page)
+    alone = np.vstack([dom_features(p) for p in pages])
+    assert batch.shape == (6, len(dom_feature_names()))  # the menu's links are one line
+    np.testing.assert_array_equal(batch, alone)
+    assert batch[:, dom_feature_names().index("dom_nav")].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_text_rows_are_the_same_alone_or_in_a_batch():
+    pages = [
+        segment_text("Home | News\n\nLeave a Reply\nThe council met on Tuesday and voted for the new budget.\nHome"),
+        segment_text("By Jane Doe\nThe the the council council met.\n\n12 Comments"),
+        segment_text(""),
+        segment_text("... --- !!!"),
+    ]
+    lines, page = concat_lines(pages)
+    batch = text_features(lines, ("the", "council"), page)
+    alone = np.vstack([text_features(p, ("the", "council")) for p in pages])
+    np.testing.assert_allclose(batch, alone, rtol=1e-12, atol=1e-12)  # window means: running sums
