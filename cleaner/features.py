@@ -440,7 +440,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         | (((bits[first_c] & _DIGIT) > 0) & _member(cps[np.minimum(first_c + 1, len(cps) - 1)], _DOT_PAREN))
     )
 
-    # Duplicate lines (menus repeated in header and footer): one key per line.
+    # Duplicate lines (menus repeated in header and footer): one key per line, a position-
+    # weighted sum of its characters. Short lines can collide ("Home" and "Food"); an exact
+    # key (a hash of the lower-cased line) changes the features, so it waits for a retrain.
     char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
