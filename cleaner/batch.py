@@ -134,11 +134,11 @@ def one_blas_thread_per_worker() -> None:
         os.environ.setdefault(var, "1")
 
 
-def _init_worker(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None,
-                 headline: bool = True) -> None:  # fmt: skip
+def _init_worker(settings: dict) -> None:
+    """Build the worker's Cleaner from its keyword settings (``model``, ``keep``, ...)."""
     from cleaner.api import Cleaner
 
-    _worker["cleaner"] = Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold, headline=headline)
+    _worker["cleaner"] = Cleaner(**settings)
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _on_alarm)
 
@@ -258,9 +258,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
-    init = (args.model, args.html_model, keep, args.threshold, args.headline)
+    settings = dict(model=args.model, html_model=args.html_model, keep=keep, threshold=args.threshold,
+                    headline=args.headline)  # fmt: skip
     try:
-        _init_worker(*init)  # fail early on a bad model or setting, in this process
+        _init_worker(settings)  # fail early on a bad model or setting, in this process
     except (ModelError, ValueError) as exc:
         print(f"cleaner batch: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
@@ -275,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
         import multiprocessing as mp
 
         one_blas_thread_per_worker()
-        pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=init)
+        pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(settings,))
     tty = sys.stderr.isatty()
     started = time.perf_counter()
     docs = errors = 0

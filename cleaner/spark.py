@@ -22,11 +22,11 @@ LABEL_SCHEMA = "array<struct<label:string,score:double,text:string>>"
 
 
 @lru_cache(maxsize=8)
-def _cleaner(model: str | None, html_model: str | None, keep: tuple[str, ...], threshold: float | None,
-             headline: bool = True):  # fmt: skip
+def _cleaner(**settings):
+    """A Cleaner for these keyword settings (``model``, ``keep``, ...), built once per process."""
     from cleaner.api import Cleaner
 
-    return Cleaner(model=model, html_model=html_model, keep=keep, threshold=threshold, headline=headline)
+    return Cleaner(**settings)
 
 
 def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: str | None = None,
@@ -43,11 +43,11 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     # Spark reads the UDFs' type hints to pick the iterator form; give it the real types
     # (this module's annotations are strings, so it imports without pandas).
     hints = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
-    settings = (model, html_model, tuple(keep), threshold, headline)
-    _cleaner(*settings)  # check the model and settings on the driver, with a clear error
+    settings = dict(model=model, html_model=html_model, keep=tuple(keep), threshold=threshold, headline=headline)
+    _cleaner(**settings)  # check the model and settings on the driver, with a clear error
 
     def clean_udf(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        cleaner = _cleaner(*settings)  # once per Python worker (cached across tasks)
+        cleaner = _cleaner(**settings)  # once per Python worker (cached across tasks)
 
         def one(page):
             if page is None:
@@ -66,7 +66,7 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
         return out
 
     def labels_udf(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        cleaner = _cleaner(*settings)
+        cleaner = _cleaner(**settings)
 
         def one(page):
             if page is None:

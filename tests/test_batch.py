@@ -105,7 +105,7 @@ def test_missing_input_is_a_clear_error(tmp_path):
 def test_a_group_that_fails_together_is_cleaned_one_by_one(pages, monkeypatch):
     from cleaner import batch
 
-    batch._init_worker(None, None, ("body",), None)
+    batch._init_worker({"keep": ("body",)})
     worker = batch._worker["cleaner"]
 
     def fail(_pages):
