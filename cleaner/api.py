@@ -252,10 +252,10 @@ def headline_line(lines: Lines, kept: np.ndarray) -> int | None:
     plain text, when it reads as a title: at most 25 words and 150 characters (60 with
     fewer than three words, as in unspaced Chinese or Japanese), not ended like a sentence.
     A page with no other kept line has none, so leaving the headline out never empties a
-    page. On 270 pages of
-    the training and development sets (every 12th), 88% of the HTML headlines found this
-    way and 66% of the plain-text ones are in the page's ``<title>``; the rest are mostly
-    headlines worded differently, and site furniture the model kept at the top.
+    page. On 270 pages of the training and development sets (every 12th), 88% of the HTML
+    headlines found this way and 66% of the plain-text ones are in the page's ``<title>``;
+    the rest are mostly headlines worded differently, and site furniture the model kept at
+    the top.
 
     >>> from cleaner.segment import segment_text
     >>> lines = segment_text("Council approves budget\\n\\nThe council approved the budget on Tuesday.")

@@ -205,8 +205,9 @@ def _prefix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
-    codes = np.array([[ord(c) for c in p.lower()] for p in prefixes], dtype=np.int64).reshape(-1, 3)
-    return np.sort((codes[:, 0] << 42) | (codes[:, 1] << 21) | codes[:, 2])
+    """Sorted :func:`_prefix_code` of three-letter prefixes."""
+    low = np.array([ord(c) for p in prefixes for c in p.lower()], dtype=np.int64)
+    return np.sort(_prefix_code(low, np.arange(0, len(low), 3)))
 
 
 def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndarray, word_line: np.ndarray,
