@@ -627,7 +627,7 @@ _TOKEN_BUCKETS = 32
 DOM_BASE_NAMES = (
     *(f"tag_{group[0]}" for group in _TAG_GROUPS), "tag_other", "heading_level", "log_depth", "depth_vs_page",
     *(f"in_{flag}" for flag in DOM_FLAGS), "link_density", *(f"dom_{name}" for name, _ in _DOM_CUE_GROUPS),
-    "log_run", "run_index", "same_tokens_as_prev", "same_tokens_as_next",
+    "log_run", "run_index", "same_tokens_as_prev", "same_tokens_as_next", "log_repeat2", "log_repeat3",
     *(f"token_hash_{i}" for i in range(_TOKEN_BUCKETS)),
 )  # fmt: skip
 _DOM_NEIGHBOUR_NAMES = ("link_density", "log_run", "dom_content", "dom_related", "dom_comment", "in_link")
@@ -673,6 +673,24 @@ def _token_rows(token_strings: list[str]) -> np.ndarray:
     return rows
 
 
+def _repeat_rank(key: np.ndarray, container: np.ndarray) -> np.ndarray:
+    """Per row, how many other containers held rows of the same ``key`` before the row's own
+    container first did: 0 in the first container, 1 in the next, and so on."""
+    _, key = np.unique(key, return_inverse=True)  # dense, so the pair code below cannot overflow
+    pair = key.ravel() * (int(container.max()) + 1) + container
+    _, first, pair_of = np.unique(pair, return_index=True, return_inverse=True)
+    # The distinct pairs in the order they first appear, grouped by key: a pair's rank is its
+    # place within its key's group.
+    pair_key = key.ravel()[first]
+    order = np.lexsort((first, pair_key))
+    new_key = np.ones(len(order), dtype=bool)
+    new_key[1:] = pair_key[order][1:] != pair_key[order][:-1]
+    starts = np.flatnonzero(new_key)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - starts[np.cumsum(new_key) - 1]
+    return rank[pair_of.ravel()]
+
+
 def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     """DOM feature matrix of HTML lines (rows: the non-blank lines, as in :func:`text_features`).
 
@@ -715,13 +733,18 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     run_index = (np.arange(n) - run_start[run_of]) / np.maximum(run_len - 1, 1)
     same_prev = (~new_run).astype(float)
     same_next = np.append(~new_run[1:], False).astype(float)
+    # Lines under the same ancestors as lines of an earlier container: the second article of
+    # an endless-scroll page, the later items of a teaser list (a first article's paragraphs
+    # share their containers, so ads or figures between them do not count).
+    groups = container_groups(lines)
+    repeats = [np.log1p(_repeat_rank(token_id, groups[:, level])) for level in (1, 2)]
     # Each page's median depth: depths sorted within pages, the middle one (or two).
     by_page = depth[np.lexsort((depth, pages.of_row))]
     size = np.diff(np.append(pages.starts, n))
     median_depth = (by_page[pages.starts + (size - 1) // 2] + by_page[pages.starts + size // 2]) / 2
     base = np.column_stack([
         tag_onehot, heading, np.log1p(depth), np.clip((depth - median_depth[pages.of_row]) / 5, -3, 3), flags,
-        link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, hashed,
+        link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, *repeats, hashed,
     ])  # fmt: skip
     cols = [DOM_BASE_NAMES.index(name) for name in _DOM_NEIGHBOUR_NAMES]
     parts = [base] + [pages.shift(base[:, cols], offset) for offset in (-2, -1, 1, 2)]

@@ -34,3 +34,17 @@ def test_text_rows_are_the_same_alone_or_in_a_batch():
     batch = text_features(lines, ("the", "council"), page)
     alone = np.vstack([text_features(p, ("the", "council")) for p in pages])
     np.testing.assert_allclose(batch, alone, rtol=1e-12, atol=1e-12)  # window means: running sums
+
+
+def test_a_second_article_in_the_same_template_reads_as_a_repeat():
+    article = (
+        "<article class=post><div class=entry><p>{0} opens here.</p><figure>Photo</figure>"
+        "<p>{0} goes on.</p></div></article>"
+    )
+    page = segment_html("<main>" + article.format("The story") + article.format("The next story") + "</main>")
+    alone = dom_features(page)
+    repeat = alone[:, dom_feature_names().index("log_repeat3")]
+    # The first article's paragraphs share a container, though a figure splits them.
+    assert repeat.tolist() == [0.0, 0.0, 0.0, np.log(2), np.log(2), np.log(2)]
+    lines, rows = concat_lines([segment_html("<p>Another page.</p>"), page])
+    np.testing.assert_array_equal(dom_features(lines, rows)[1:], alone)
