@@ -4,7 +4,8 @@ One function serves training and inference (``cleaner.train`` calls it too), so 
 never sees features computed two ways. Per non-blank line: shape of the text (length,
 words, punctuation, capitals, digits), how prose-like it is (terminal punctuation, density
 of function words: the page's own most frequent short words, which needs no word list, and
-the model's vocabulary learned from training pages), cue phrases, position; then context:
+the model's vocabulary learned from training pages), whether its words are the page's topic
+(recurring in its prose), cue phrases, position; then context:
 the same for the neighbouring lines, window averages, the line's block (paragraph), and
 where the page's prose mass lies relative to the line.
 
@@ -54,8 +55,18 @@ _PAGE_NAMES = (
 )  # fmt: skip
 
 
-def feature_names() -> list[str]:
-    """Names of the columns of :func:`text_features`, in order.
+# Columns only the text model reads: whether a line's words are the page's topic, and a lone
+# "Reply" link. Text models gain from them (dev line F1 body .84 -> .89 on our segmenter's
+# text); retrained with them, the HTML model lost dev accuracy (body tokens .954 against .965:
+# its DOM features already tell teasers and a second article apart). They come last, so HTML
+# rows are the text rows' first columns.
+TEXT_ONLY_NAMES = ("topic_recurs", "topic_top", "reply_link")
+_TEXT_ONLY_WINDOW_NAMES = ("topic_recurs",)
+
+
+def feature_names(*, text_only: bool = True) -> list[str]:
+    """Names of the columns of :func:`text_features`, in order (``text_only=False``: without
+    the columns only text mode reads, as in HTML mode).
 
     >>> feature_names()[:3]
     ['log_chars', 'log_words', 'word_len']
@@ -66,10 +77,17 @@ def feature_names() -> list[str]:
     for w in _WINDOWS:
         names += [f"{n}~{w}" for n in _WINDOW_NAMES]
     names += list(_PAGE_NAMES)
+    if text_only:
+        names += list(TEXT_ONLY_NAMES)
+        for offset in _NEIGHBOURS:
+            names += [f"{n}@{offset:+d}" for n in TEXT_ONLY_NAMES]
+        for w in _WINDOWS:
+            names += [f"{n}~{w}" for n in _TEXT_ONLY_WINDOW_NAMES]
     return names
 
 
-_N_FEATURES = len(feature_names())  # computed once: the names are built afresh on each call
+# Computed once: the names are built afresh on each call.
+_N_FEATURES, _N_SHARED = len(feature_names()), len(feature_names(text_only=False))
 
 
 @lru_cache(maxsize=1)
@@ -214,9 +232,9 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndar
                      bits: np.ndarray, low: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
     """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
     ``cues.Rule``), from the words' keys, spans and lines; ``word_in(words)`` says which
-    words of the batch are in a word list. Same flags as running every rule on all 723,829
-    corpus lines; only a first word the regex engine case-folds on its own (a long "ſ", the
-    Kelvin sign) or one led by a combining mark could escape the look-up."""
+    words of the batch are in a word list. Same flags as running every rule on every line
+    (tests/test_cues.py); only a first word the regex engine case-folds on its own (a long
+    "ſ", the Kelvin sign) or one led by a combining mark could escape the look-up."""
     if len(ws) == 0:  # every rule needs a word
         return [np.zeros(n, dtype=bool) for _ in cues.RULES]
     lines = np.arange(n)
@@ -325,6 +343,11 @@ class _Pages:
         return np.where(nxt <= self.last, nxt - self.index, 1000).astype(float)
 
 
+_REPLY_WORDS = ("reply", "antworten", "répondre", "responder", "rispondi", "odpowiedz", "ответить", "beantwoorden")
+_TOPIC_WORD = 5  # letters: shorter words say little about a page's topic
+_PAGE_TOPIC_WORDS = 30
+
+
 def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: int, at_least: int) -> np.ndarray:
     """Which distinct words (rows: their page, their count) are among the ``k`` most counted
     eligible ones of their page, counted at least ``at_least`` times."""
@@ -336,17 +359,37 @@ def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: 
     return top
 
 
+def _topic_shares(inverse: np.ndarray, distinct_page: np.ndarray, word_line: np.ndarray, word_len: np.ndarray,
+                  digit_words: np.ndarray, prose: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per line, the share of its long words that recur in the page's other prose lines, and
+    the share that are among the page's most frequent long prose words. The article's lines
+    share its topic; teasers for other articles, a second article and furniture do not.
+    ``inverse`` numbers each word's distinct word (per page), ``distinct_page`` its page."""
+    is_long = (word_len >= _TOPIC_WORD) & (digit_words == 0)
+    in_prose = prose[word_line] * is_long
+    in_prose_count = np.bincount(inverse, weights=in_prose, minlength=len(distinct_page))
+    recurs = is_long & ((in_prose_count[inverse] - in_prose) > 0)
+    eligible = np.zeros(len(distinct_page), dtype=bool)
+    eligible[inverse[is_long]] = True
+    top = _top_per_page(distinct_page, in_prose_count, eligible, _PAGE_TOPIC_WORDS, at_least=2)
+    long_words = np.maximum(np.bincount(word_line[is_long], minlength=n)[:n], 1)
+    return (np.bincount(word_line, weights=recurs, minlength=n)[:n] / long_words,
+            np.bincount(word_line, weights=top[inverse] & is_long, minlength=n)[:n] / long_words)  # fmt: skip
+
+
 def nonblank_index(lines: Lines) -> np.ndarray:
     """Indices of the lines that get a label (the non-blank ones)."""
     return np.flatnonzero(~lines.blank)
 
 
-def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
+def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
+                  text_only: bool = True) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
 
     ``vocab`` is the model's list of frequent words (see ``cleaner.train``). ``page`` numbers
     the page of every line when ``lines`` holds several pages (non-decreasing); all context
-    stays within a page, so a page gets the same rows alone or in a batch.
+    stays within a page, so a page gets the same rows alone or in a batch. ``text_only=False``
+    leaves out the columns only text mode reads (:data:`TEXT_ONLY_NAMES`).
 
     >>> from cleaner.segment import segment_text
     >>> X = text_features(segment_text("Home | News\\n\\nThe minister spoke at length today."))
@@ -356,7 +399,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     keep = nonblank_index(lines)
     n = len(keep)
     if n == 0:
-        return np.zeros((0, _N_FEATURES))
+        return np.zeros((0, _N_FEATURES if text_only else _N_SHARED))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
     texts = [lines.text[i] for i in keep.tolist()]
@@ -445,7 +488,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     # Duplicate lines (menus repeated in header and footer): one key per line, a position-
     # weighted sum of its characters. Short lines can collide ("Home" and "Food"); an exact
-    # key (a hash of the lower-cased line) changes the features, so it waits for a retrain.
+    # key (a hash of the lower-cased line) cost both models a little dev accuracy when they
+    # were retrained with it (HTML body tokens .959 against .962), so the key stays.
     char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
@@ -468,7 +512,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     # Column-major: each feature is one contiguous column, so the neighbour columns below
     # are plain block copies.
-    out = np.empty((n, _N_FEATURES), order="F")
+    out = np.empty((n, _N_FEATURES if text_only else _N_SHARED), order="F")
     base_columns = [
         np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / chars,
         digits / chars, upper / np.maximum(letters, 1), punct / chars, spaces / chars, cjk / chars,
@@ -507,6 +551,25 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     ]  # fmt: skip
     for j, column in enumerate(page_columns, start=col):
         out[:, j] = column
+    if not text_only:
+        return out
+
+    col += len(page_columns)
+    # A lone "Reply" under each reader comment, unlike the form that follows an article.
+    first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
+    reply_link = ((words == 1) & word_in(_REPLY_WORDS)[first_word]).astype(float) if len(ws) else np.zeros(n)
+    topic_recurs, topic_top = _topic_shares(inverse, distinct_page, word_line, word_len, digit_words, prose, n)
+    width = len(TEXT_ONLY_NAMES)
+    own = out[:, col : col + width]
+    for j, column in enumerate((topic_recurs, topic_top, reply_link)):
+        own[:, j] = column
+    col += width
+    for offset in _NEIGHBOURS:
+        pages.shift(own, offset, out=out[:, col : col + width])
+        col += width
+    for w in _WINDOWS:
+        out[:, col : col + 1] = pages.window_mean(own[:, :1], w)
+        col += 1
     return out
 
 
@@ -643,7 +706,7 @@ def dom_feature_names() -> list[str]:
 
 def html_feature_names() -> list[str]:
     """Columns of :func:`html_features`: the text features, then the DOM features."""
-    return feature_names() + dom_feature_names()
+    return feature_names(text_only=False) + dom_feature_names()
 
 
 @lru_cache(maxsize=16384)
@@ -752,6 +815,6 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
 
 
 def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
-    """Features of HTML lines: :func:`text_features` (shared with text mode) then
-    :func:`dom_features`."""
-    return np.hstack([text_features(lines, vocab, page), dom_features(lines, page)])
+    """Features of HTML lines: :func:`text_features` (shared with text mode, without the
+    text-only columns) then :func:`dom_features`."""
+    return np.hstack([text_features(lines, vocab, page, text_only=False), dom_features(lines, page)])

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from cleaner.features import dom_feature_names, dom_features, text_features
+from cleaner.features import (
+    TEXT_ONLY_NAMES,
+    dom_feature_names,
+    dom_features,
+    feature_names,
+    html_features,
+    text_features,
+)
 from cleaner.segment import concat_lines, segment_html, segment_text
 
 
@@ -48,3 +55,23 @@ def test_a_second_article_in_the_same_template_reads_as_a_repeat():
     assert repeat.tolist() == [0.0, 0.0, 0.0, np.log(2), np.log(2), np.log(2)]
     lines, rows = concat_lines([segment_html("<p>Another page.</p>"), page])
     np.testing.assert_array_equal(dom_features(lines, rows)[1:], alone)
+
+
+def test_topic_columns_tell_the_article_from_a_teaser_and_html_rows_leave_them_out():
+    text = (
+        "The council approved the budget on Tuesday after a long debate about schools.\n"
+        "Several members said the budget leaves schools without enough teachers next year.\n"
+        "The mayor defended the budget and promised more money for schools in spring.\n"
+        "Celebrity chef opens floating restaurant on the river\n"
+    )
+    names = feature_names()
+    X = text_features(segment_text(text))
+    recurs = X[:, names.index("topic_recurs")]
+    assert recurs[:3].min() >= 0.25 and recurs[3] == 0.0  # "budget", "schools" recur; the teaser's words do not
+    # HTML rows are the text rows without the text-only columns, which come last.
+    html = segment_html("".join(f"<p>{line}</p>" for line in text.splitlines()))
+    shared = feature_names(text_only=False)
+    assert names[: len(shared)] == shared and all(
+        n.split("@")[0].split("~")[0] in TEXT_ONLY_NAMES for n in names[len(shared) :]
+    )
+    np.testing.assert_array_equal(html_features(html)[:, : len(shared)], text_features(html)[:, : len(shared)])

@@ -151,3 +151,19 @@ def test_a_three_pass_model_trains_from_xz_data_and_cleans(tmp_path):
     model = train([data], tmp_path / "m.npz", seed=3, hidden=16, max_iter=200, passes=3)
     assert len(model.networks) == 3 and model.header["passes"] == 3
     _assert_cleans_an_unseen_page(tmp_path / "m.npz")
+
+
+def test_precleaned_copies_drop_only_boilerplate_lines():
+    from cleaner.train import precleaned_copies
+
+    line = lambda text, label: {"text": text, "label": label}  # noqa: E731
+    page = {"id": "p", "rendering": "text-own", "lines": [
+        line("Home | News", "boilerplate"), line("", ""), line("The council met.", "body"), line("", ""),
+        line("Share this", "boilerplate"), line("", ""), line("Leave a Reply", "comment"),
+    ]}  # fmt: skip
+    html = dict(page, rendering="html", id="h")
+    copies = precleaned_copies([page, html], seed=0, share=1.0)
+    assert [c["id"] for c in copies] == ["p#precleaned"]  # the DOM context of html lines would not fit
+    # The kept lines are unchanged, in order, one blank line between them.
+    assert [x["text"] for x in copies[0]["lines"]] == ["The council met.", "", "Leave a Reply"]
+    assert precleaned_copies([page], seed=0, share=0.0) == []
