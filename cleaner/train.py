@@ -124,11 +124,11 @@ def with_windows(records: list[dict], *, seed: int) -> list[dict]:
 
 
 def precleaned_copies(records: list[dict], *, seed: int, share: float = PRECLEANED_SHARE) -> list[dict]:
-    """For a ``share`` of the text pages, a copy without their boilerplate
-    lines: text that a crawler or an earlier clean-up already stripped of menus and footers
-    (the bundled example page is such text). Without them the model learns that prose right
-    above a comment form is page furniture, since on full pages it often is (an author's
-    bio, "This entry was posted in ...")."""
+    """For a ``share`` of the text pages, a copy without their boilerplate lines: text that
+    a crawler or an earlier clean-up already stripped of menus and footers (the bundled
+    example page is such text). Without them the model learns that prose right above a
+    comment form is page furniture, since on full pages it often is (an author's bio,
+    "This entry was posted in ...")."""
     rng = np.random.default_rng(seed + 1)
     out = []
     for rec in records:
