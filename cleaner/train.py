@@ -101,7 +101,10 @@ def learn_vocab(records: list[dict], size: int = VOCAB_SIZE) -> tuple[str, ...]:
             if line["label"] == "body":
                 words.update(w for w in features.words_of(line["text"]) if len(w) <= 6)
         df.update(words)
-    return tuple(sorted(w for w, _ in df.most_common(size)))
+    # Ties broken by the word: set and Counter order follow str hashes, which differ between
+    # processes, so most_common alone could pick another vocabulary on a rerun.
+    ranked = sorted(df.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(sorted(w for w, _ in ranked[:size]))
 
 
 def with_windows(records: list[dict], *, seed: int) -> list[dict]:

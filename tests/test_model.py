@@ -167,3 +167,11 @@ def test_precleaned_copies_drop_only_boilerplate_lines():
     # The kept lines are unchanged, in order, one blank line between them.
     assert [x["text"] for x in copies[0]["lines"]] == ["The council met.", "", "Leave a Reply"]
     assert precleaned_copies([page], seed=0, share=0.0) == []
+
+
+def test_vocabulary_ties_are_broken_by_the_word():
+    """A rerun in another process (other str hashes) must learn the same vocabulary."""
+    from cleaner.train import learn_vocab
+
+    pages = [{"lines": [{"text": text, "label": "body"}]} for text in ("zeta alpha the", "alpha zeta the")]
+    assert learn_vocab(pages, size=2) == ("alpha", "the")
