@@ -229,17 +229,16 @@ def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
 
 
 def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndarray, word_line: np.ndarray,
-                     bits: np.ndarray, low: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
+                     first: np.ndarray, bits: np.ndarray, low: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
     """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
-    ``cues.Rule``), from the words' keys, spans and lines; ``word_in(words)`` says which
-    words of the batch are in a word list. Same flags as running every rule on every line
-    (tests/test_cues.py); only a first word the regex engine case-folds on its own (a long
-    "ſ", the Kelvin sign) or one led by a combining mark could escape the look-up."""
+    ``cues.Rule``), from the words' keys, spans and lines and each line's ``first`` word;
+    ``word_in(words)`` says which words of the batch are in a word list. Same flags as
+    running every rule on every line (tests/test_cues.py); only a first word the regex engine
+    case-folds on its own (a long "ſ", the Kelvin sign) or one led by a combining mark could
+    escape the look-up."""
     if len(ws) == 0:  # every rule needs a word
         return [np.zeros(n, dtype=bool) for _ in cues.RULES]
-    lines = np.arange(n)
-    first = np.minimum(np.searchsorted(word_line, lines), len(ws) - 1)  # each line's first word
-    has_word = word_line[first] == lines
+    has_word = word_line[first] == np.arange(n)
     first_key, first_bits = keys[first], bits[ws[first]]
     later = np.ones(len(ws), dtype=bool)
     later[first[has_word]] = False  # words after the first of their line
@@ -398,8 +397,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     """
     keep = nonblank_index(lines)
     n = len(keep)
+    columns = _N_FEATURES if text_only else _N_SHARED
     if n == 0:
-        return np.zeros((0, _N_FEATURES if text_only else _N_SHARED))
+        return np.zeros((0, columns))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
     texts = [lines.text[i] for i in keep.tolist()]
@@ -498,7 +498,10 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     duplicate = (line_count[same_line] > 1).astype(float)
     lowered = joined.lower().split("\n")
 
-    flags = _cue_flags(texts, lowered, lengths, _rule_candidates(n, keys, ws, word_len, word_line, bits, low, word_in))
+    # Each line's first word (a line without words points at a word of another line).
+    first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
+    may_match = _rule_candidates(n, keys, ws, word_len, word_line, first_word, bits, low, word_in)
+    flags = _cue_flags(texts, lowered, lengths, may_match)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -512,7 +515,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     # Column-major: each feature is one contiguous column, so the neighbour columns below
     # are plain block copies.
-    out = np.empty((n, _N_FEATURES if text_only else _N_SHARED), order="F")
+    out = np.empty((n, columns), order="F")
     base_columns = [
         np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / chars,
         digits / chars, upper / np.maximum(letters, 1), punct / chars, spaces / chars, cjk / chars,
@@ -556,7 +559,6 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     col += len(page_columns)
     # A lone "Reply" under each reader comment, unlike the form that follows an article.
-    first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
     reply_link = ((words == 1) & word_in(_REPLY_WORDS)[first_word]).astype(float) if len(ws) else np.zeros(n)
     topic_recurs, topic_top = _topic_shares(inverse, distinct_page, word_line, word_len, digit_words, prose, n)
     width = len(TEXT_ONLY_NAMES)
