@@ -170,12 +170,22 @@ def looks_like_html(text: str) -> bool:
 
 
 def _attr_tokens(attrs: dict) -> tuple[str, ...]:
+    get = attrs.get
+    return _tokens_of(get("id"), get("class"), get("role"), get("itemprop"))
+
+
+@lru_cache(maxsize=8192)  # a page repeats its class names on many elements
+def _tokens_of(*values: str | None) -> tuple[str, ...]:
     found: tuple[str, ...] = ()
-    for key in ("id", "class", "role", "itemprop"):
-        value = attrs.get(key)
+    for value in values:
         if value:
             found += _value_tokens(value)
     return found
+
+
+@lru_cache(maxsize=8192)  # a page nests the same few ancestor chains over and over
+def _token_string(tokens: tuple[str, ...]) -> str:
+    return " ".join(dict.fromkeys(tokens))
 
 
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements
@@ -275,11 +285,12 @@ def segment_html(html: str) -> Lines:
                 dom.heading.append(heading)
                 dom.flags.append(flags)
                 dom.link_chars.append(min(link_chars, len(line)))
-                dom.tokens.append(" ".join(dict.fromkeys(tokens[:_MAX_TOKENS])))
+                dom.tokens.append(_token_string(tokens))
                 dom.containers.append(containers)
         pieces = []
         link_chars = 0
 
+    open_nodes: list[tuple] = []  # (element, is block) of each stack entry above the root's
     node = root.child
     while node is not None:
         tag = node.tag
@@ -304,47 +315,54 @@ def segment_html(html: str) -> Lines:
                         link_chars += len(raw.strip())
         elif tag and tag[0] != "-" and tag not in _SKIP_TAGS:
             attrs = node.attributes
-            if not _is_hidden(attrs):
+            if not (attrs and _is_hidden(attrs)):
                 if tag == "br" or tag == "hr":
-                    flush()
+                    if pieces:
+                        flush()
                 else:
                     descend = node.child is not None
-                    if tag in _BLOCK_TAGS:
-                        flush()
+                    is_block = tag in _BLOCK_TAGS
+                    if is_block:
+                        if pieces:
+                            flush()
                         block_id += 1
                     if descend:
                         parent = stack[-1]
                         heading = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else parent[2]
                         containers = parent[5]
-                        if tag in _BLOCK_TAGS:
+                        if is_block:
                             element_number += 1
                             containers = (element_number, containers[0], containers[1])
+                        own = _attr_tokens(attrs) if attrs else ()
                         stack.append(
                             (
-                                tag if tag in _BLOCK_TAGS else parent[0],
+                                tag if is_block else parent[0],
                                 parent[1] + 1,
                                 heading,
                                 parent[3] | _FLAG_BIT.get(tag, 0),
-                                (_attr_tokens(attrs) + parent[4])[:_MAX_TOKENS],
+                                (own + parent[4])[:_MAX_TOKENS] if own else parent[4],
                                 containers,
                             )
                         )
         if descend:
+            open_nodes.append((node, is_block))
             node = node.child
             continue
         # Leave finished elements until one has a next sibling.
-        while node is not None and node.next is None:
-            node = node.parent
-            if node is None or node.mem_id == root.mem_id:
+        while True:
+            following = node.next
+            if following is not None:
+                node = following
+                break
+            if not open_nodes:
                 node = None
                 break
-            if len(stack) > 1:
-                stack.pop()
-            if node.tag in _BLOCK_TAGS:
-                flush()
+            node, was_block = open_nodes.pop()
+            stack.pop()
+            if was_block:
+                if pieces:
+                    flush()
                 block_id += 1
-        if node is not None:
-            node = node.next
     flush()
     return Lines(out_text, ["\n"] * len(out_text), np.asarray(out_block, dtype=np.int64), dom)
 
