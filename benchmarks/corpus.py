@@ -520,7 +520,8 @@ def gold_text(path: Path) -> str:
 
 
 def is_checked_gold(path: Path) -> bool:
-    """A gold page counts once a reviewer has marked it ``# checked: yes``."""
+    """A gold page counts once a reviewer has marked it ``# checked: yes`` (``# checked:
+    held``: reviewed, but held out of the corpus; its note says why)."""
     if not path.exists():
         return False
     return any(line.strip() == "# checked: yes" for line in gold_text(path).split("\n", 5)[:5])
