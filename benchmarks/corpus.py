@@ -519,12 +519,21 @@ def gold_text(path: Path) -> str:
     return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
 
 
-def is_checked_gold(path: Path) -> bool:
-    """A gold page counts once a reviewer has marked it ``# checked: yes`` (``# checked:
-    held``: reviewed, but held out of the corpus; its note says why)."""
+def gold_state(path: Path) -> str:
+    """A gold page's review state from its ``# checked: STATE`` header: ``no`` (in review),
+    ``yes`` (checked) or ``held`` (reviewed, but held out of the corpus; its note says why);
+    empty for a missing file or header."""
     if not path.exists():
-        return False
-    return any(line.strip() == "# checked: yes" for line in gold_text(path).split("\n", 5)[:5])
+        return ""
+    for line in gold_text(path).split("\n", 5)[:5]:
+        if line.strip().startswith("# checked:"):
+            return line.strip().removeprefix("# checked:").strip()
+    return ""
+
+
+def is_checked_gold(path: Path) -> bool:
+    """A gold page counts once a reviewer has marked it ``# checked: yes``."""
+    return gold_state(path) == "yes"
 
 
 def read_gold(path: Path) -> tuple[list[str], list[str]]:
