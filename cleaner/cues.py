@@ -160,16 +160,16 @@ def _says(cue: str, text: str) -> bool:
     )
 
 
-def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None = None,
+def cue_lines(texts: list[str], lengths: np.ndarray | None = None,
               may_match: list[np.ndarray] | None = None) -> dict[str, list[int]]:  # fmt: skip
     """Indices of the lines that say each cue (``comment``, ``related``, ``byline``), for many
-    lines at once; ``lowered``: the same lines lower-cased; ``lengths``: their lengths, if the
+    lines at once; ``lengths``: their lengths, if the
     caller has them; ``may_match``: per rule of :data:`RULES`, the lines that can match it
     (by their first words; the features know them), if the caller has them. The same rules
     as :func:`comment_phrase`, :func:`related_heading` and :func:`is_byline`, with the length
     limits applied before any pattern runs (about twice as fast as one call per line).
 
-    >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."], ["leave a reply", "by jane doe", "plain text."])
+    >>> cue_lines(["Leave a Reply", "By Jane Doe", "Plain text."])
     {'comment': [0], 'related': [], 'byline': [1]}
     """
     found: dict[str, set[int]] = {rule.cue: set() for rule in RULES}
@@ -178,8 +178,9 @@ def cue_lines(texts: list[str], lowered: list[str], lengths: np.ndarray | None =
     for r, rule in enumerate(RULES):
         short = lengths < rule.longest
         candidates = np.flatnonzero(short if may_match is None else short & may_match[r]).tolist()
-        source = lowered if rule.lowered else texts
-        matched = map(rule.pattern.match, [source[i] for i in candidates])
+        # Only the candidates are lower-cased: most lines are none.
+        source = [texts[i].lower() for i in candidates] if rule.lowered else [texts[i] for i in candidates]
+        matched = map(rule.pattern.match, source)
         found[rule.cue].update(i for i, m in zip(candidates, matched) if m is not None)
     return {name: sorted(rows) for name, rows in found.items()}
 

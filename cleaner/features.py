@@ -30,9 +30,11 @@ from cleaner.segment import DOM_FLAGS, Lines
 # Character classes, one bit each, looked up per code point below U+10000.
 _LETTER, _DIGIT, _UPPER, _SPACE, _PUNCT, _CJK, _TERMINAL, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
 _SEPARATOR, _QUOTE, _COMMA, _BULLET, _AT, _COLON, _ELLIPSIS = 256, 512, 1024, 2048, 4096, 8192, 16384
+_MORE_STRIP = 32768  # stripped from a line's end before its "more" words are read
+_MORE_STRIP_CHARS = " .:>)]"
 _CHARS = {
     _TERMINAL: ".!?。！？", _CLOSER: "\"'”’»)]*", _SEPARATOR: "|•·»›/", _QUOTE: "\"“”„«»‘’",
-    _COMMA: ",，、", _BULLET: "-*•·▪►>–—", _AT: "@", _COLON: ":：", _ELLIPSIS: "…",
+    _COMMA: ",，、", _BULLET: "-*•·▪►>–—", _AT: "@", _COLON: ":：", _ELLIPSIS: "…", _MORE_STRIP: _MORE_STRIP_CHARS,
 }  # fmt: skip
 _PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count as function words
 _PAGE_SALT = np.int64(-7046029254386353131)  # added times the page number: keys of one page only
@@ -187,6 +189,27 @@ def _word_spans(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # starts, ends (exclusive)
 
 
+def _skip_run(bits: np.ndarray, flag: int, start: np.ndarray, stop: np.ndarray, step: int) -> np.ndarray:
+    """Per line, the position of its first character from ``start`` toward ``stop`` (``step``
+    1 or -1; ``stop`` excluded) that lacks class ``flag``, or ``stop`` if none does. Runs to
+    skip are short (a space, a closing quote), so a few steps over the lines settle nearly
+    all of them; a line with a longer run is finished on its own."""
+    at = start.copy()
+    todo = np.flatnonzero(at != stop)
+    for _ in range(8):
+        todo = todo[(bits[at[todo]] & flag) > 0]
+        if len(todo) == 0:
+            return at
+        at[todo] += step
+        todo = todo[at[todo] != stop[todo]]
+    for i in todo.tolist():
+        a, b = int(at[i]), int(stop[i])
+        run = bits[a:b] if step > 0 else bits[b + 1 : a + 1][::-1]
+        lacking = np.flatnonzero((run & flag) == 0)
+        at[i] = a + step * int(lacking[0]) if len(lacking) else b
+    return at
+
+
 def _word_keys(low: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
     """A 64-bit key per word (a position-weighted sum of its lower-case code points)."""
     if len(ws) == 0:
@@ -221,6 +244,17 @@ def _prefix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
     return (low[at].astype(np.int64) << 42) | (low[at + 1].astype(np.int64) << 21) | low[at + 2]
 
 
+def _first_prefix(low: np.ndarray, ws: np.ndarray, word_len: np.ndarray, first: np.ndarray,
+                  has_word: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Per line, :func:`_prefix_code` of its ``first`` word when that has three or more
+    characters, else -1 (no prefix code)."""
+    out = np.full(len(first), -1, dtype=np.int64)
+    if len(ws):
+        long_enough = has_word & (word_len[first] >= 3)
+        out[long_enough] = _prefix_code(low, ws[first[long_enough]])
+    return out
+
+
 @lru_cache(maxsize=8)
 def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
     """Sorted :func:`_prefix_code` of three-letter prefixes."""
@@ -229,16 +263,17 @@ def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
 
 
 def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndarray, word_line: np.ndarray,
-                     first: np.ndarray, bits: np.ndarray, low: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
+                     first: np.ndarray, has_word: np.ndarray, first_prefix: np.ndarray, bits: np.ndarray,
+                     word_in) -> list[np.ndarray]:  # fmt: skip
     """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
-    ``cues.Rule``), from the words' keys, spans and lines and each line's ``first`` word;
+    ``cues.Rule``), from the words' keys, spans and lines and each line's ``first`` word
+    (``has_word``: the lines that have one; ``first_prefix``: see :func:`_first_prefix`);
     ``word_in(words)`` says which words of the batch are in a word list. Same flags as
     running every rule on every line (tests/test_cues.py); only a first word the regex engine
     case-folds on its own (a long "ſ", the Kelvin sign) or one led by a combining mark could
     escape the look-up."""
     if len(ws) == 0:  # every rule needs a word
         return [np.zeros(n, dtype=bool) for _ in cues.RULES]
-    has_word = word_line[first] == np.arange(n)
     first_key, first_bits = keys[first], bits[ws[first]]
     later = np.ones(len(ws), dtype=bool)
     later[first[has_word]] = False  # words after the first of their line
@@ -251,9 +286,7 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndar
         if rule.digit_first:
             ok |= (first_bits & _DIGIT) > 0
         if rule.first_prefixes:
-            long_enough = has_word & (word_len[first] >= 3)
-            at = ws[first[long_enough]]
-            ok[long_enough] |= _member(_prefix_code(low, at), _prefix_codes(rule.first_prefixes))
+            ok |= _member(first_prefix, _prefix_codes(rule.first_prefixes))
         if rule.capital_then:
             then = np.zeros(n, dtype=bool)
             then[word_line[later & word_in(rule.capital_then)]] = True
@@ -262,22 +295,64 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndar
     return out
 
 
-def _cue_flags(texts: list[str], lowered: list[str], lengths: np.ndarray,
+# "Read more" opening a line: the first words of cues.READ_MORE's phrases.
+_READ_MORE_FIRST = ("rea", "con", "wei", "meh", "lir", "lee", "lei", "czy", "чит")  # of "read", "continue", ...
+
+
+@lru_cache(maxsize=1)
+def _more_endings() -> tuple[np.ndarray, np.ndarray]:
+    """Sorted codes of the last four characters of the multi-character :data:`_MORE_WORDS`
+    (see :func:`_suffix_code`), and the sorted one-character ones."""
+    long = [w[-4:] for w in _MORE_WORDS if len(w) >= 4] + [" " + w for w in _MORE_WORDS if len(w) == 3]
+    short = [ord(w) for w in _MORE_WORDS if len(w) == 1]
+    assert all(len(w) == 4 for w in long) and len(long) + len(short) == len(_MORE_WORDS)
+    codes = [_suffix_code(np.array([ord(c) for c in w], dtype=np.int64), np.array([3])) for w in long]
+    return np.unique(np.concatenate(codes)), np.array(sorted(short), dtype=np.int64)
+
+
+def _suffix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The four lower-case code points ending at each position ``at`` as one number (16 bits
+    each: astral ones share codes, which only lets a few more lines through the filter)."""
+
+    def cp(k: int) -> np.ndarray:
+        return np.minimum(low[at - k], 0xFFFF).astype(np.int64)
+
+    return (cp(3) << 48) | (cp(2) << 32) | (cp(1) << 16) | cp(0)
+
+
+def _read_more(texts: list[str], first_prefix: np.ndarray, bits: np.ndarray, low: np.ndarray,
+               starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Lines that open with "Read more" (cues.READ_MORE) or end with a "more" word or a
+    truncation mark (:data:`_MORE_WORDS`, within the last 24 characters after stripping
+    :data:`_MORE_STRIP_CHARS`). Array look-ups find the few lines that can (by how their
+    first word begins, and by their last four characters); only those are tested as strings."""
+    n = len(texts)
+    may = _member(first_prefix, _prefix_codes(_READ_MORE_FIRST))
+    last = _skip_run(bits, _MORE_STRIP, starts + lengths - 1, starts - 1, -1)  # the last one not stripped
+    long_codes, short_codes = _more_endings()
+    has_last = last >= starts
+    may |= has_last & _member(low[np.maximum(last, 0)].astype(np.int64), short_codes)
+    four = has_last & (last - starts >= 3)
+    may[four] |= _member(_suffix_code(low, last[four]), long_codes)
+    flag = np.zeros(n)
+    start = cues.READ_MORE.match
+    for i in np.flatnonzero(may).tolist():
+        t = texts[i].lower()
+        flag[i] = bool(start(t)) or t[-24:].rstrip(_MORE_STRIP_CHARS).endswith(_MORE_WORDS)
+    return flag
+
+
+def _cue_flags(texts: list[str], lengths: np.ndarray,
                may_match: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Which lines say a cue phrase, by the rules of :mod:`cleaner.cues` (the corpus labels
-    with the same ones); ``lowered``: the lines lower-cased; ``lengths``: their lengths;
-    ``may_match``: per rule, the lines that can match it (see :func:`_rule_candidates`)."""
+    with the same ones); ``lengths``: the lines' lengths; ``may_match``: per rule, the lines
+    that can match it (see :func:`_rule_candidates`)."""
     n = len(texts)
     out = {}
-    for name, rows in cues.cue_lines(texts, lowered, lengths, may_match).items():
+    for name, rows in cues.cue_lines(texts, lengths, may_match).items():
         flag = np.zeros(n)
         flag[rows] = 1.0
         out[name] = flag
-    # "Read more" and truncation marks at a line's start or end.
-    start = cues.READ_MORE.match
-    out["read_more"] = np.fromiter(
-        (bool(start(t)) or t[-24:].rstrip(" .:>)]").endswith(_MORE_WORDS) for t in lowered), dtype=float, count=n
-    )
     return out
 
 
@@ -402,7 +477,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         return np.zeros((0, columns))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
-    texts = [lines.text[i] for i in keep.tolist()]
+    texts = list(lines.text) if n == len(lines) else [lines.text[i] for i in keep.tolist()]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     joined = "\n".join(texts)
@@ -443,14 +518,17 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # The batch's distinct words, per page (keys salted with the page): each word look-up
     # below is made once per distinct word and read back through ``inverse``.
     word_page = page_of_line[word_line].astype(np.int64)
-    _, first_at, inverse = np.unique(keys + word_page * _PAGE_SALT, return_index=True, return_inverse=True)
-    distinct_keys, distinct_page, distinct_len = keys[first_at], word_page[first_at], word_len[first_at]
+    distinct, inverse = np.unique(keys + word_page * _PAGE_SALT, return_inverse=True)
+    # An occurrence of each distinct word (asking np.unique for the first costs a stable sort).
+    one_at = np.empty(len(distinct), dtype=np.int64)
+    one_at[inverse] = np.arange(len(keys))
+    distinct_keys, distinct_page, distinct_len = keys[one_at], word_page[one_at], word_len[one_at]
 
     def word_in(words: tuple[str, ...]) -> np.ndarray:
         """Which words of the batch are in ``words``."""
         return _member(distinct_keys, word_keys(words))[inverse]
 
-    occurrences = np.bincount(inverse, minlength=len(first_at))
+    occurrences = np.bincount(inverse, minlength=len(distinct))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
     frequent = words_per_line(top[inverse])
     known = words_per_line(word_in(tuple(vocab)))
@@ -470,15 +548,14 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     # Last visible character (closing quotes and brackets skipped) and first one of a line.
     ends = starts + lengths
-    skip_end = (bits & (_SPACE | _CLOSER)) > 0
-    last = np.maximum.reduceat(np.where(skip_end, -1, pos), starts)[:n]
+    last = _skip_run(bits, _SPACE | _CLOSER, ends - 1, starts - 1, -1)
     last_ok = last >= starts
     last_bits = np.where(last_ok, bits[np.maximum(last, 0)], 0)
     terminal = ((last_bits & _TERMINAL) > 0).astype(float)
     colon = ((last_bits & _COLON) > 0).astype(float)
     ellipsis = (((last_bits & _ELLIPSIS) > 0) | (last_ok & (last >= 2) & (cps[np.maximum(last, 0)] == ord(".")) &
                 (cps[np.maximum(last - 1, 0)] == ord(".")) & (cps[np.maximum(last - 2, 0)] == ord(".")))).astype(float)  # fmt: skip
-    first = np.minimum.reduceat(np.where((bits & _SPACE) > 0, len(cps), pos), starts)[:n]
+    first = _skip_run(bits, _SPACE, starts, ends, 1)
     first_ok = first < ends
     first_c = np.minimum(first, len(cps) - 1)
     bullet = first_ok & (
@@ -492,16 +569,17 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # were retrained with it (HTML body tokens .959 against .962), so the key stays.
     char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
-    line_key = np.bincount(line_of_char, weights=char_weight, minlength=n)[:n]
-    line_key = line_key.astype(np.int64) * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
+    line_key = np.add.reduceat(char_weight, starts)[:n] * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
     _, same_line, line_count = np.unique(line_key, return_inverse=True, return_counts=True)
     duplicate = (line_count[same_line] > 1).astype(float)
-    lowered = joined.lower().split("\n")
 
     # Each line's first word (a line without words points at a word of another line).
     first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
-    may_match = _rule_candidates(n, keys, ws, word_len, word_line, first_word, bits, low, word_in)
-    flags = _cue_flags(texts, lowered, lengths, may_match)
+    has_word = word_line[first_word] == np.arange(n) if len(ws) else np.zeros(n, dtype=bool)
+    first_prefix = _first_prefix(low, ws, word_len, first_word, has_word)
+    may_match = _rule_candidates(n, keys, ws, word_len, word_line, first_word, has_word, first_prefix, bits, word_in)
+    flags = _cue_flags(texts, lengths, may_match)
+    flags["read_more"] = _read_more(texts, first_prefix, bits, low, starts, lengths)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -627,23 +705,37 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
         len(BASE_NAMES)
         + len(_CONTEXT_PAGE_NAMES)
         + 1
-        + P.shape[1] * 13
+        + P.shape[1] * 12  # itself, 6 neighbours, 3 windows, mass before and after
         + (0 if groups is None else 3 * (P.shape[1] + 1))
     )
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
+    out = np.empty((n, width), order="F")  # filled column block by column block: no stacking of parts
+    col = 0
+
+    def put(part: np.ndarray) -> None:
+        nonlocal col
+        out[:, col : col + part.shape[1]] = part
+        col += part.shape[1]
+
+    k = P.shape[1]
+    put(X[:, : len(BASE_NAMES)])
+    put(X[:, _CONTEXT_PAGE_COLS])
     # A network reads "nearer than" poorly from the two distances: given as a column too.
-    parts = [X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], related_cue_nearer(X)[:, None].astype(float), P]
+    put(related_cue_nearer(X)[:, None])
+    put(P)
     for offset in (-3, -2, -1, 1, 2, 3):
-        parts.append(pages.shift(P, offset))
+        pages.shift(P, offset, out=out[:, col : col + k])
+        col += k
     for w in _CONTEXT_WINDOWS:
-        parts.append(pages.window_mean(P, w))
+        put(pages.window_mean(P, w))
     chars = np.expm1(X[:, 0])[:, None]
     mass = P * chars
     total = np.maximum(pages.total(mass), 1.0)
     before = pages.before(mass)
-    parts += [before / total, (total - before - mass) / total]
+    put(before / total)
+    put((total - before - mass) / total)
     if groups is not None:
         for level in range(3):
             # Container numbers restart on every page: pair them with the page (one int64 key
@@ -651,10 +743,11 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
             key = (pages.of_row.astype(np.int64) << 32) | groups[:, level].astype(np.int64)
             _, group = np.unique(key, return_inverse=True)
             size = np.bincount(group).astype(float)
-            means = np.column_stack([np.bincount(group, weights=mass[:, k]) for k in range(P.shape[1])])
+            means = np.column_stack([np.bincount(group, weights=mass[:, j]) for j in range(k)])
             weight = np.bincount(group, weights=chars[:, 0])
-            parts += [means[group] / np.maximum(weight[group], 1.0)[:, None], np.log1p(size[group])[:, None]]
-    return np.hstack(parts)
+            put(means[group] / np.maximum(weight[group], 1.0)[:, None])
+            put(np.log1p(size[group])[:, None])
+    return out
 
 
 # --- HTML: the DOM context of each line (segment.Dom), appended to the text features -------

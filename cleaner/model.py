@@ -52,6 +52,15 @@ class Network:
         return h
 
 
+def _rowwise(ufunc: np.ufunc, z: np.ndarray) -> np.ndarray:
+    """``ufunc`` folded over the rows of ``z``, first to last (the order a reduction over the
+    last axis adds in)."""
+    acc = z[0].copy()
+    for row in z[1:]:
+        ufunc(acc, row, out=acc)
+    return acc
+
+
 @dataclass(frozen=True)
 class Ensemble:
     """Networks trained alike from different seeds. Their mean probabilities are steadier
@@ -63,13 +72,22 @@ class Ensemble:
         if self._fused is None:
             return sum(member.predict_proba(X) for member in self.members) / len(self.members)
         w1, b1, w2, b2 = self._fused
-        h = X.astype(np.float32) @ w1 + b1
+        h = X.astype(np.float32) @ w1
+        h += b1
         np.maximum(h, 0, out=h)
-        logits = (h @ w2 + b2).reshape(len(X), len(self.members), -1)
-        logits -= logits.max(axis=2, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=2, keepdims=True)
-        return logits.mean(axis=1, dtype=np.float64)
+        # Logits transposed (a row per member and class): the softmax below works on whole
+        # rows; numpy's reductions over a short last axis are several times slower.
+        logits = w2.T @ h.T
+        logits += b2[:, None]
+        members = len(self.members)
+        out = np.zeros((len(logits) // members, len(X)))
+        for z in np.split(logits, members):
+            z -= _rowwise(np.maximum, z)
+            np.exp(z, out=z)
+            z /= _rowwise(np.add, z)
+            out += z
+        out /= members
+        return out.T
 
     @cached_property
     def _fused(self) -> tuple[np.ndarray, ...] | None:

@@ -68,7 +68,14 @@ class Lines:
 
     @cached_property
     def blank(self) -> np.ndarray:  # computed once: every stage asks for it
-        return np.fromiter((not t.strip() for t in self.text), dtype=bool, count=len(self.text))
+        return _blank(self.text)
+
+
+def _blank(texts: list[str]) -> np.ndarray:
+    """Which lines are empty or white space only (as ``str.strip`` sees it), by C loops."""
+    blank = np.fromiter(map(str.isspace, texts), dtype=bool, count=len(texts))
+    blank |= np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) == 0
+    return blank
 
 
 def concat_lines(pages: list[Lines]) -> tuple[Lines, np.ndarray]:
@@ -109,13 +116,17 @@ def segment_text(text: str) -> Lines:
     >>> lines.text, lines.end
     (['Title', '', 'Body one.', 'Body two.'], ['\\r\\n', '\\n', '\\n', ''])
     """
-    parts = _LINE_SPLIT.split(text)
-    content = parts[0::2]
-    ends = [*parts[1::2], ""]
+    if "\r" in text:
+        parts = _LINE_SPLIT.split(text)
+        content = parts[0::2]
+        ends = [*parts[1::2], ""]
+    else:  # the common case, split by str.split alone (several times faster than the pattern)
+        content = text.split("\n")
+        ends = ["\n"] * (len(content) - 1) + [""]
     if len(content) > 1 and content[-1] == "":  # text ends with a terminator: no empty last line
         content.pop()
         ends.pop()
-    blank = np.fromiter((not t.strip() for t in content), dtype=bool, count=len(content))
+    blank = _blank(content)
     block = np.cumsum(blank) if len(content) else np.zeros(0, dtype=np.int64)
     lines = Lines(content, ends, block.astype(np.int64))
     lines.__dict__["blank"] = blank  # fills the cached property: no second pass over the lines

@@ -11,7 +11,7 @@ def test_bulk_cue_matching_agrees_with_the_per_line_rules():
         "12 Comments", "Lesen Sie auch", "By Jane Doe, Reuters", "Published 3 May 2019", "x" * 130 + " comments",
         "Jane Doe is a reporter covering energy.", "Related to this, the minister spoke.", "",
     ]  # fmt: skip
-    found = cues.cue_lines(lines, [line.lower() for line in lines])
+    found = cues.cue_lines(lines)
     assert found["comment"] == [i for i, t in enumerate(lines) if cues.comment_phrase(t)]
     assert found["related"] == [i for i, t in enumerate(lines) if cues.related_heading(t)]
     assert found["byline"] == [i for i, t in enumerate(lines) if cues.is_byline(t)]

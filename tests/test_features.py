@@ -1,9 +1,15 @@
 """Feature behaviour the models rely on: a page's rows are the same alone or in a batch."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cleaner import cues, features
 from cleaner.features import (
     TEXT_ONLY_NAMES,
+    container_groups,
+    context_features,
+    context_names,
     dom_feature_names,
     dom_features,
     feature_names,
@@ -28,6 +34,20 @@ def test_html_rows_are_the_same_alone_or_in_a_batch():
     assert batch.shape == (6, len(dom_feature_names()))  # the menu's links are one line
     np.testing.assert_array_equal(batch, alone)
     assert batch[:, dom_feature_names().index("dom_nav")].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_context_rows_have_one_column_per_name_even_when_empty():
+    classes = ("body", "comment", "related", "boilerplate")
+    text = segment_text("Home | News\nThe council met on Tuesday and voted for the new budget.\n12 Comments")
+    X = text_features(text)
+    for rows in (3, 0):  # a page, and a page without lines
+        P = np.full((rows, 4), 0.25)
+        assert context_features(X[:rows], P).shape == (rows, len(context_names(classes)))
+    page = segment_html("<div><p>The council met on Tuesday.</p><p>It voted.</p></div><ul><li>Other</li></ul>")
+    H, groups = html_features(page), container_groups(page)
+    P = np.full((len(H), 4), 0.25)
+    assert context_features(H, P, groups=groups).shape == (3, len(context_names(classes, containers=True)))
+    assert context_features(H[:0], P[:0], groups=groups[:0]).shape == (0, len(context_names(classes, containers=True)))
 
 
 def test_text_rows_are_the_same_alone_or_in_a_batch():
@@ -75,3 +95,32 @@ def test_topic_columns_tell_the_article_from_a_teaser_and_html_rows_leave_them_o
         n.split("@")[0].split("~")[0] in TEXT_ONLY_NAMES for n in names[len(shared) :]
     )
     np.testing.assert_array_equal(html_features(html)[:, : len(shared)], text_features(html)[:, : len(shared)])
+
+
+# Words and characters the line-end and line-start columns look at, mixed at random.
+_PIECES = ["read more", "Read More", "more", "mehr", "weiterlesen", "continue reading", "leer más", "the", "1",
+           "a", " ", "  ", ".", ":", ">", ")", "]", "…", "»", "›", '"', "”", "!", "-", "*", "•", "x" * 30]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12).map("".join), min_size=1, max_size=20))
+def test_line_end_and_start_columns_follow_their_definitions(lines):
+    lines = [t for t in lines if t.strip()]
+    if not lines:
+        return
+    X = text_features(segment_text("\n".join(lines)))
+    names = feature_names()
+
+    def read_more(t: str) -> bool:
+        t = t.lower()
+        return bool(cues.READ_MORE.match(t)) or t[-24:].rstrip(" .:>)]").endswith(features._MORE_WORDS)
+
+    def terminal(t: str) -> bool:
+        return t.rstrip(" \"'”’»)]*")[-1:] in (".", "!", "?")
+
+    def bullet(t: str) -> bool:
+        t = t.lstrip(" ")
+        return t[:1] in ("-", "*", "•", ">") or (t[:1].isdigit() and t[1:2] in (".", ")"))
+
+    for name, test in (("read_more", read_more), ("terminal", terminal), ("bullet_start", bullet)):
+        assert X[:, names.index(name)].tolist() == [float(test(t)) for t in lines], name
