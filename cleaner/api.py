@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Iterable
@@ -179,7 +180,9 @@ class Cleaner:
         threshold = self.threshold if threshold is None else threshold
         cols = [LABELS.index(k) for k in keep_t]
         if threshold is None:
-            chosen = np.isin(P.argmax(axis=1), cols)
+            wanted = np.zeros(len(LABELS), dtype=bool)
+            wanted[cols] = True
+            chosen = wanted[P.argmax(axis=1)]
         else:
             chosen = P[:, cols].sum(axis=1) >= threshold
         kept = np.zeros(len(lines), dtype=bool)
@@ -322,15 +325,12 @@ def _windows(block: np.ndarray, size: int) -> list[tuple[int, int]]:
 
 def assemble(lines: Lines, kept: np.ndarray) -> str:
     """Join kept lines; one blank line where the input had a paragraph break between them."""
-    out: list[str] = []
-    previous_block = None
-    for i in np.flatnonzero(kept).tolist():
-        block = int(lines.block[i])
-        if previous_block is not None and block != previous_block:
-            out.append("")
-        out.append(lines.text[i])
-        previous_block = block
-    return "\n".join(out)
+    rows = np.flatnonzero(kept)
+    blocks = lines.block[rows]
+    # Paragraphs of kept lines: a new one wherever the block changes.
+    cuts = [0, *(np.flatnonzero(blocks[1:] != blocks[:-1]) + 1).tolist(), len(rows)]
+    texts = [lines.text[i] for i in rows.tolist()]
+    return "\n\n".join("\n".join(texts[a:b]) for a, b in itertools.pairwise(cuts) if b > a)
 
 
 def _check_keep(keep: Iterable[str]) -> tuple[str, ...]:

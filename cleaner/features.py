@@ -183,6 +183,14 @@ def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bits, low
 
 
+def _lines_saying(needle: str, joined: str, line_of_char: np.ndarray, n: int) -> np.ndarray:
+    """How often each line holds ``needle`` (rare strings: found by the string search, not a
+    pass over every character). ``joined``: the lines joined by "\\n" (one code point per
+    character, as ``line_of_char`` counts them)."""
+    at = [m.start() for m in re.finditer(re.escape(needle), joined)]
+    return np.bincount(line_of_char[np.array(at, dtype=np.int64)], minlength=n)[:n]
+
+
 def _word_spans(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     wordy = (bits & (_LETTER | _DIGIT)) > 0
     edges = np.diff(np.concatenate([[0], wordy.view(np.int8), [0]]))
@@ -398,12 +406,17 @@ class _Pages:
             out[np.flatnonzero((src < self.first) | (src > self.last))] = 0
         return out
 
-    def window_mean(self, a: np.ndarray, w: int) -> np.ndarray:
-        """Mean of rows i-w..i+w, clipped to the page, columnwise."""
-        c = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
-        lo = np.maximum(self.index - w, self.first)
-        hi = np.minimum(self.index + w, self.last) + 1
-        return (c[hi] - c[lo]) / (hi - lo)[:, None]
+    def window_means(self, a: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
+        """For each ``w`` of ``widths``: the mean of rows i-w..i+w, clipped to the page,
+        columnwise (one running sum serves every width)."""
+        c = np.zeros((len(a) + 1, a.shape[1]))
+        np.cumsum(a, axis=0, out=c[1:])
+        out = []
+        for w in widths:
+            lo = np.maximum(self.index - w, self.first)
+            hi = np.minimum(self.index + w, self.last) + 1
+            out.append((c[hi] - c[lo]) / (hi - lo)[:, None])
+        return out
 
     def since(self, mask: np.ndarray) -> np.ndarray:
         """Rows since the last row of the page where ``mask`` holds (0 on it); 1000 if none."""
@@ -533,18 +546,14 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     frequent = words_per_line(top[inverse])
     known = words_per_line(word_in(tuple(vocab)))
     boiler_words = words_per_line(word_in(_BOILER_WORDS))
-    boiler_words += np.bincount(line_of_char[cps == ord("©")], minlength=n)[:n] > 0
+    boiler_words += _lines_saying("©", joined, line_of_char, n) > 0
     digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
     year_like = (word_len == 4) & (digit_words == 4)
     if year_like.any():
         first_two = cps[ws[year_like]] * 10 + cps[ws[year_like] + 1]
         year_like[year_like] = (first_two == ord("1") * 10 + ord("9")) | (first_two == ord("2") * 10 + ord("0"))
     year = np.minimum(words_per_line(year_like), 1)
-    slash = cps == ord("/")
-    scheme = np.zeros(len(cps), dtype=bool)
-    if len(cps) > 2:
-        scheme[:-2] = (cps[:-2] == ord(":")) & slash[1:-1] & slash[2:]
-    url = np.minimum(np.add.reduceat(scheme, starts)[:n] + at_signs, 1).astype(float)
+    url = np.minimum(_lines_saying("://", joined, line_of_char, n) + at_signs, 1).astype(float)
 
     # Last visible character (closing quotes and brackets skipped) and first one of a line.
     ends = starts + lengths
@@ -614,8 +623,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         pages.shift(exists, offset, out=out[:, col + width : col + width + 1])
         col += width + 1
     window_cols = [BASE_NAMES.index(name) for name in _WINDOW_NAMES]
-    for w in _WINDOWS:
-        out[:, col : col + len(window_cols)] = pages.window_mean(base[:, window_cols], w)
+    for means in pages.window_means(base[:, window_cols], _WINDOWS):
+        out[:, col : col + len(window_cols)] = means
         col += len(window_cols)
 
     index = (pages.index - pages.first).astype(float)
@@ -647,8 +656,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     for offset in _NEIGHBOURS:
         pages.shift(own, offset, out=out[:, col : col + width])
         col += width
-    for w in _WINDOWS:
-        out[:, col : col + 1] = pages.window_mean(own[:, :1], w)
+    for means in pages.window_means(own[:, :1], _WINDOWS):
+        out[:, col : col + 1] = means
         col += 1
     return out
 
@@ -711,7 +720,9 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    out = np.empty((n, width), order="F")  # filled column block by column block: no stacking of parts
+    # Filled column block by column block (no stacking of parts); row-major, as the models were
+    # trained on (the layout changes the float rounding of training, so a retrain would differ).
+    out = np.empty((n, width))
     col = 0
 
     def put(part: np.ndarray) -> None:
@@ -728,8 +739,8 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     for offset in (-3, -2, -1, 1, 2, 3):
         pages.shift(P, offset, out=out[:, col : col + k])
         col += k
-    for w in _CONTEXT_WINDOWS:
-        put(pages.window_mean(P, w))
+    for means in pages.window_means(P, _CONTEXT_WINDOWS):
+        put(means)
     chars = np.expm1(X[:, 0])[:, None]
     mass = P * chars
     total = np.maximum(pages.total(mass), 1.0)
