@@ -79,10 +79,11 @@ BOILERPLATE_WORDS = frozenset(
     ©""".split()
 )
 # "Read more" opening a line (features.py also looks at line ends).
-READ_MORE = re.compile(
-    r"\W*(?:read more|continue reading|weiterlesen|mehr lesen|lire la suite|leer más|leia mais|"
-    r"continua a leggere|czytaj dalej|читать далее)"
-)
+READ_MORE_PHRASES = (
+    "read more", "continue reading", "weiterlesen", "mehr lesen", "lire la suite", "leer más", "leia mais",
+    "continua a leggere", "czytaj dalej", "читать далее",
+)  # fmt: skip
+READ_MORE = re.compile(r"\W*(?:" + "|".join(map(re.escape, READ_MORE_PHRASES)) + ")")
 
 # DOM class/id tokens (segment.Dom.tokens) that mark comment and related-content regions.
 _COMMENT_DOM = re.compile(

@@ -303,8 +303,8 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndar
     return out
 
 
-# "Read more" opening a line: the first words of cues.READ_MORE's phrases.
-_READ_MORE_FIRST = ("rea", "con", "wei", "meh", "lir", "lee", "lei", "czy", "чит")  # of "read", "continue", ...
+# How a line that opens with "Read more" (cues.READ_MORE) begins: its phrases' first three letters.
+_READ_MORE_FIRST = tuple(sorted({phrase[:3] for phrase in cues.READ_MORE_PHRASES}))
 
 
 @lru_cache(maxsize=1)
