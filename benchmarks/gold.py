@@ -28,6 +28,7 @@ from benchmarks.corpus import (
     assign_splits,
     gold_file,
     gold_files,
+    gold_state,
     gold_text,
     is_checked_gold,
     label_page,
@@ -193,11 +194,14 @@ def show(data: Path, key: str) -> None:
 
 
 def status() -> Counter:
+    """Gold pages per (group, state): state ``checked``, ``held`` (reviewed, kept out of the
+    corpus) or ``unchecked``."""
+    names = {"yes": "checked", "held": "held", "no": "unchecked"}
     counts: Counter = Counter()
     for path in gold_files():
         head = [*gold_text(path).split("\n", 3)[:3], "", ""]
         group = head[1].split("group: ")[1].split()[0] if "group: " in head[1] else "?"
-        counts[(group, is_checked_gold(path))] += 1
+        counts[(group, names[gold_state(path)])] += 1
     return counts
 
 
@@ -217,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         packed = [pack_gold(path) for path in GOLD_DIR.glob("*.tsv") if is_checked_gold(path)]
         print(f"packed {len(packed)} checked pages")
     elif args.command == "status":
-        for (group, checked), n in sorted(status().items()):
-            print(f"{group}\t{'checked' if checked else 'unchecked'}\t{n}")
+        for (group, state), n in sorted(status().items()):
+            print(f"{group}\t{state}\t{n}")
     else:
         result = agreement(args.data)
         print(json.dumps(result, indent=1))

@@ -99,7 +99,7 @@ def markdown(results: dict) -> str:
     if "all_cores" in results:
         a = results["all_cores"]
         out.append(
-            f"- All cores ({a['cores']} worker processes, AEB text): {a['pages_per_s']} pages/s, {a['mb_per_s']} MB/s."
+            f"- All cores ({a['cores']} worker processes, AEB text, groups of pages as `cleaner batch` cleans them): {a['pages_per_s']} pages/s, {a['mb_per_s']} MB/s."
         )
     for row in results.get("scaling", []):
         out.append(
