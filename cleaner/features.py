@@ -201,7 +201,8 @@ def _skip_run(bits: np.ndarray, flag: int, start: np.ndarray, stop: np.ndarray, 
     """Per line, the position of its first character from ``start`` toward ``stop`` (``step``
     1 or -1; ``stop`` excluded) that lacks class ``flag``, or ``stop`` if none does. Runs to
     skip are short (a space, a closing quote), so a few steps over the lines settle nearly
-    all of them; a line with a longer run is finished on its own."""
+    all of them; the lines with longer runs are then finished in one pass over what is left
+    of them."""
     at = start.copy()
     todo = np.flatnonzero(at != stop)
     for _ in range(8):
@@ -210,11 +211,14 @@ def _skip_run(bits: np.ndarray, flag: int, start: np.ndarray, stop: np.ndarray, 
             return at
         at[todo] += step
         todo = todo[at[todo] != stop[todo]]
-    for i in todo.tolist():
-        a, b = int(at[i]), int(stop[i])
-        run = bits[a:b] if step > 0 else bits[b + 1 : a + 1][::-1]
-        lacking = np.flatnonzero((run & flag) == 0)
-        at[i] = a + step * int(lacking[0]) if len(lacking) else b
+    if len(todo):
+        left = np.abs(stop[todo] - at[todo])  # characters left to look at, per line (at least 1)
+        offsets = np.cumsum(left) - left
+        walked = np.arange(left.sum()) - np.repeat(offsets, left)
+        where = np.repeat(at[todo], left) + step * walked
+        lacking = np.where((bits[where] & flag) == 0, walked, len(walked))  # len: none
+        first = np.minimum.reduceat(lacking, offsets)
+        at[todo] = np.where(first < left, at[todo] + step * first, stop[todo])
     return at
 
 

@@ -1,7 +1,7 @@
 """Feature behaviour the models rely on: a page's rows are the same alone or in a batch."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cleaner import cues, features
@@ -103,6 +103,9 @@ _PIECES = ["read more", "Read More", "more", "mehr", "weiterlesen", "continue re
 
 
 @settings(max_examples=200, deadline=None)
+@example(
+    ["x" + " )" * 20, "Read more" + "." * 30, " " * 12 + "- item", "…" + " " * 40, "a" + "]" * 9 + "more" + ")" * 10]
+)
 @given(st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12).map("".join), min_size=1, max_size=20))
 def test_line_end_and_start_columns_follow_their_definitions(lines):
     lines = [t for t in lines if t.strip()]
