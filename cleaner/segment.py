@@ -160,7 +160,10 @@ _FLAG_OF_TAG = {
 _FLAG_BIT = {tag: 1 << DOM_FLAGS.index(name) for tag, name in _FLAG_OF_TAG.items()}
 _LINK_BIT = 1 << DOM_FLAGS.index("link")
 _PRE_BIT = 1 << DOM_FLAGS.index("pre")
-_TOKEN_SPLIT = re.compile(r"[^0-9a-z]+")  # also splits camelCase-free names like "comment-respond"
+# Tokens of class/id values: whole runs of ASCII letters and digits ("comment-respond" gives
+# "comment" and "respond"), kept when they are 2 to 24 letters. Letters only drops the hashed
+# names of CSS-in-JS classes ("bnmgrs6xg0wd").
+_TOKEN = re.compile(r"(?<![0-9a-z])[a-z]{2,24}(?![0-9a-z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_TOKENS = 24
 _HTML_SNIFF = re.compile(
@@ -201,8 +204,7 @@ def _token_string(tokens: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements
 def _value_tokens(value: str) -> tuple[str, ...]:
-    # Letters only: drops the hashed names of CSS-in-JS classes ("bnmgrs6xg0wd").
-    return tuple(t for t in _TOKEN_SPLIT.split(value.lower()) if 1 < len(t) <= 24 and t.isalpha())
+    return tuple(_TOKEN.findall(value.lower()))
 
 
 def _is_hidden(attrs: dict) -> bool:
