@@ -11,8 +11,9 @@ where the page's prose mass lies relative to the line.
 
 Speed comes from treating the page as one array of code points: character classes by table
 look-up, per-line sums by ``np.add.reduceat``, words as runs of letters and digits hashed in
-bulk. Only cue phrases use regular expressions, and only on the short lines whose first word
-can open them.
+bulk. Only cue phrases use regular expressions or string tests, and only on the lines whose
+first word (or, for "read more", last characters) can match; a line's first and last visible
+characters are found by a few vectorized steps over the lines, not a pass over every character.
 """
 
 from __future__ import annotations
