@@ -815,6 +815,9 @@ def dom_feature_names() -> list[str]:
     return names
 
 
+_N_DOM = len(dom_feature_names())  # computed once: the names are built afresh on each call
+
+
 def html_feature_names() -> list[str]:
     """Columns of :func:`html_features`: the text features, then the DOM features."""
     return feature_names(text_only=False) + dom_feature_names()
@@ -916,13 +919,21 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     by_page = depth[np.lexsort((depth, pages.of_row))]
     size = np.diff(np.append(pages.starts, n))
     median_depth = (by_page[pages.starts + (size - 1) // 2] + by_page[pages.starts + size // 2]) / 2
-    base = np.column_stack([
+    # Column-major, filled in place (as in text_features): the neighbour blocks are copies.
+    out = np.empty((n, _N_DOM), order="F")
+    col = 0
+    for part in (
         tag_onehot, heading, np.log1p(depth), np.clip((depth - median_depth[pages.of_row]) / 5, -3, 3), flags,
         link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, *repeats, hashed,
-    ])  # fmt: skip
-    cols = [DOM_BASE_NAMES.index(name) for name in _DOM_NEIGHBOUR_NAMES]
-    parts = [base] + [pages.shift(base[:, cols], offset) for offset in (-2, -1, 1, 2)]
-    return np.hstack(parts)
+    ):  # fmt: skip
+        width = 1 if part.ndim == 1 else part.shape[1]
+        out[:, col : col + width] = part.reshape(n, width)
+        col += width
+    neighbours = out[:, [DOM_BASE_NAMES.index(name) for name in _DOM_NEIGHBOUR_NAMES]]
+    for offset in (-2, -1, 1, 2):
+        pages.shift(neighbours, offset, out=out[:, col : col + neighbours.shape[1]])
+        col += neighbours.shape[1]
+    return out
 
 
 def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
