@@ -832,21 +832,28 @@ def _token_code(token: str) -> tuple[int, int]:
     return bits, zlib.crc32(token.encode()) % _TOKEN_BUCKETS
 
 
+@lru_cache(maxsize=16384)  # the batches of a corpus repeat their pages' token strings
+def _token_string_code(tokens: str) -> tuple[int, tuple[int, ...]]:
+    """DOM cue bits and hash buckets of a line's nearest ancestor tokens (a token string)."""
+    bits, buckets = 0, []
+    for token in tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST]:
+        if token:
+            token_bits, bucket = _token_code(token)
+            bits |= token_bits
+            buckets.append(bucket)
+    return bits, tuple(buckets)
+
+
 def _token_rows(token_strings: list[str]) -> np.ndarray:
     """DOM cue flags (column i: ``_DOM_CUES[i]``) then hashed buckets of each distinct
     string of a line's nearest ancestor tokens (a page's lines share few distinct strings)."""
-    cue_bits = np.zeros(len(token_strings), dtype=np.int64)
-    row_of, bucket_of = [], []
-    for r, tokens in enumerate(token_strings):
-        for token in tokens.split(" ", _DOM_NEAREST)[:_DOM_NEAREST]:
-            if token:
-                bits, bucket = _token_code(token)
-                cue_bits[r] |= bits
-                row_of.append(r)
-                bucket_of.append(bucket)
+    codes = [_token_string_code(tokens) for tokens in token_strings]
+    cue_bits = np.array([bits for bits, _ in codes], dtype=np.int64)
+    row_of = np.repeat(np.arange(len(codes)), [len(buckets) for _, buckets in codes])
+    bucket_of = np.array([b for _, buckets in codes for b in buckets], dtype=np.int64)
     rows = np.zeros((len(token_strings), len(_DOM_CUES) + _TOKEN_BUCKETS))
     rows[:, : len(_DOM_CUES)] = (cue_bits[:, None] >> np.arange(len(_DOM_CUES))) & 1
-    rows[np.array(row_of, dtype=np.int64), len(_DOM_CUES) + np.array(bucket_of, dtype=np.int64)] = 1.0
+    rows[row_of, len(_DOM_CUES) + bucket_of] = 1.0
     return rows
 
 
