@@ -18,6 +18,7 @@ characters are found by a few vectorized steps over the lines, not a pass over e
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 import zlib
@@ -474,6 +475,14 @@ def nonblank_index(lines: Lines) -> np.ndarray:
     return np.flatnonzero(~lines.blank)
 
 
+def _nonblank(values: list, lines: Lines) -> list:
+    """The entries of a per-line list for the non-blank lines (the list itself when no line
+    is blank, as from segment_html)."""
+    if not lines.blank.any():
+        return values
+    return [values[i] for i in nonblank_index(lines).tolist()]
+
+
 def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
                   text_only: bool = True) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
@@ -495,7 +504,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         return np.zeros((0, columns))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
-    texts = list(lines.text) if n == len(lines) else [lines.text[i] for i in keep.tolist()]
+    texts = _nonblank(lines.text, lines)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     joined = "\n".join(texts)
@@ -702,8 +711,8 @@ def container_groups(lines: Lines) -> np.ndarray:
     """For the non-blank HTML lines, the numbers of their three nearest block containers."""
     if lines.dom is None:
         raise ValueError("container_groups needs lines from segment_html")
-    keep = nonblank_index(lines).tolist()
-    return np.array([lines.dom.containers[i] for i in keep], dtype=np.int64).reshape(len(keep), 3)
+    rows = _nonblank(lines.dom.containers, lines)
+    return np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(len(rows), 3)
 
 
 def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None,
@@ -891,20 +900,22 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     if n == 0:
         return np.zeros((0, len(dom_feature_names())))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
-    idx = keep.tolist()
-    tags = [dom.tag[i] for i in idx]
-    tag_group = np.fromiter((_TAG_GROUP_OF.get(t, len(_TAG_GROUPS)) for t in tags), dtype=np.int64, count=n)
+    tag_group = np.fromiter(
+        (_TAG_GROUP_OF.get(t, len(_TAG_GROUPS)) for t in _nonblank(dom.tag, lines)), dtype=np.int64, count=n
+    )
     tag_onehot = np.zeros((n, len(_TAG_GROUPS) + 1))
     tag_onehot[np.arange(n), tag_group] = 1.0
-    depth = np.array([dom.depth[i] for i in idx], dtype=float)
-    heading = np.array([dom.heading[i] for i in idx], dtype=float) / 6
-    flag_bits = np.array([dom.flags[i] for i in idx], dtype=np.int64)
+    depth = np.array(_nonblank(dom.depth, lines), dtype=float)
+    heading = np.array(_nonblank(dom.heading, lines), dtype=float) / 6
+    flag_bits = np.array(_nonblank(dom.flags, lines), dtype=np.int64)
     flags = ((flag_bits[:, None] >> np.arange(len(DOM_FLAGS))) & 1).astype(float)
-    chars = np.fromiter((len(lines.text[i]) for i in idx), dtype=float, count=n)
-    link_density = np.array([dom.link_chars[i] for i in idx], dtype=float) / np.maximum(chars, 1)
+    chars = np.fromiter(map(len, _nonblank(lines.text, lines)), dtype=float, count=n)
+    link_density = np.array(_nonblank(dom.link_chars, lines), dtype=float) / np.maximum(chars, 1)
     # Each distinct token string is read once; its lines take its row.
     number: dict[str, int] = {}
-    token_id = np.fromiter((number.setdefault(dom.tokens[i], len(number)) for i in idx), dtype=np.int64, count=n)
+    token_id = np.fromiter(
+        (number.setdefault(tokens, len(number)) for tokens in _nonblank(dom.tokens, lines)), dtype=np.int64, count=n
+    )
     token_rows = _token_rows(list(number))[token_id]
     cue_flags, hashed = token_rows[:, : len(_DOM_CUES)], token_rows[:, len(_DOM_CUES) :]
     # Runs of lines under the same ancestors: menus and teaser lists are long runs.

@@ -8,6 +8,7 @@ line keeps its DOM context (see :class:`Dom`).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
@@ -102,7 +103,7 @@ def concat_lines(pages: list[Lines]) -> tuple[Lines, np.ndarray]:
     block = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
     dom = None
     if pages and pages[0].dom is not None:
-        dom = Dom(*([x for p in pages for x in getattr(p.dom, f.name)] for f in fields(Dom)))
+        dom = Dom(*(list(itertools.chain.from_iterable(getattr(p.dom, f.name) for p in pages)) for f in fields(Dom)))
     page = np.repeat(np.arange(len(pages)), [len(p) for p in pages])
     lines = Lines(text, end, block.astype(np.int64), dom)
     lines.__dict__["blank"] = np.concatenate([p.blank for p in pages]) if pages else np.zeros(0, dtype=bool)
