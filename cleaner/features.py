@@ -957,4 +957,7 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
 def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
     """Features of HTML lines: :func:`text_features` (shared with text mode, without the
     text-only columns) then :func:`dom_features`."""
-    return np.hstack([text_features(lines, vocab, page, text_only=False), dom_features(lines, page)])
+    parts = [text_features(lines, vocab, page, text_only=False), dom_features(lines, page)]
+    # Row-major, as the shipped HTML model was trained on: the layout changes the float
+    # rounding of training, so a retrain on another layout would not reproduce it.
+    return np.concatenate(parts, axis=1, out=np.empty((len(parts[0]), sum(p.shape[1] for p in parts))))
