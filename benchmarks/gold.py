@@ -196,12 +196,12 @@ def show(data: Path, key: str) -> None:
 def status() -> Counter:
     """Gold pages per (group, state): state ``checked``, ``held`` (reviewed, kept out of the
     corpus) or ``unchecked``."""
-    names = {"yes": "checked", "held": "held", "no": "unchecked"}
+    names = {"yes": "checked", "held": "held"}  # "no", or no header at all: unchecked
     counts: Counter = Counter()
     for path in gold_files():
         head = [*gold_text(path).split("\n", 3)[:3], "", ""]
         group = head[1].split("group: ")[1].split()[0] if "group: " in head[1] else "?"
-        counts[(group, names[gold_state(path)])] += 1
+        counts[(group, names.get(gold_state(path), "unchecked"))] += 1
     return counts
 
 

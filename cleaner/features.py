@@ -276,7 +276,7 @@ def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
     return np.sort(_prefix_code(low, np.arange(0, len(low), 3)))
 
 
-def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_len: np.ndarray, word_line: np.ndarray,
+def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.ndarray,
                      first: np.ndarray, has_word: np.ndarray, first_prefix: np.ndarray, bits: np.ndarray,
                      word_in) -> list[np.ndarray]:  # fmt: skip
     """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
@@ -335,14 +335,14 @@ def _suffix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def _read_more(texts: list[str], first_prefix: np.ndarray, bits: np.ndarray, low: np.ndarray,
-               starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:  # fmt: skip
+               starts: np.ndarray, ends: np.ndarray) -> np.ndarray:  # fmt: skip
     """Lines that open with "Read more" (cues.READ_MORE) or end with a "more" word or a
     truncation mark (:data:`_MORE_WORDS`, within the last 24 characters after stripping
     :data:`_MORE_STRIP_CHARS`). Array look-ups find the few lines that can (by how their
     first word begins, and by their last four characters); only those are tested as strings."""
     n = len(texts)
     may = _member(first_prefix, _prefix_codes(_READ_MORE_FIRST))
-    last = _skip_run(bits, _MORE_STRIP, starts + lengths - 1, starts - 1, -1)  # the last one not stripped
+    last = _skip_run(bits, _MORE_STRIP, ends - 1, starts - 1, -1)  # the last one not stripped
     long_codes, short_codes = _more_endings()
     has_last = last >= starts
     may |= has_last & _member(low[np.maximum(last, 0)].astype(np.int64), short_codes)
@@ -468,6 +468,16 @@ def _topic_shares(inverse: np.ndarray, distinct_page: np.ndarray, word_line: np.
     long_words = np.maximum(np.bincount(word_line[is_long], minlength=n)[:n], 1)
     return (np.bincount(word_line, weights=recurs, minlength=n)[:n] / long_words,
             np.bincount(word_line, weights=top[inverse] & is_long, minlength=n)[:n] / long_words)  # fmt: skip
+
+
+def _put_columns(out: np.ndarray, col: int, parts) -> int:
+    """Write ``parts`` (columns, or blocks of columns) side by side into ``out`` from column
+    ``col``; returns the column after them. Filling one matrix saves stacking the parts."""
+    for part in parts:
+        width = 1 if part.ndim == 1 else part.shape[1]
+        out[:, col : col + width] = part.reshape(len(part), width)
+        col += width
+    return col
 
 
 def nonblank_index(lines: Lines) -> np.ndarray:
@@ -600,9 +610,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
     has_word = word_line[first_word] == np.arange(n) if len(ws) else np.zeros(n, dtype=bool)
     first_prefix = _first_prefix(low, ws, word_len, first_word, has_word)
-    may_match = _rule_candidates(n, keys, ws, word_len, word_line, first_word, has_word, first_prefix, bits, word_in)
+    may_match = _rule_candidates(n, keys, ws, word_line, first_word, has_word, first_prefix, bits, word_in)
     flags = _cue_flags(texts, lengths, may_match)
-    flags["read_more"] = _read_more(texts, first_prefix, bits, low, starts, lengths)
+    flags["read_more"] = _read_more(texts, first_prefix, bits, low, starts, ends)
     block = lines.block[keep]
     change = np.ones(n + 1, dtype=bool)  # a block (or page) starts before row i / ends after row i-1
     change[1:-1] = (block[1:] != block[:-1]) | (page_of_line[1:] != page_of_line[:-1])
@@ -734,33 +744,22 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
     if n == 0:
         return np.zeros((0, width))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
-    # Filled column block by column block (no stacking of parts); row-major, as the models were
-    # trained on (the layout changes the float rounding of training, so a retrain would differ).
+    # Row-major, as the models were trained on (the layout changes the float rounding of
+    # training, so a retrain would differ).
     out = np.empty((n, width))
-    col = 0
-
-    def put(part: np.ndarray) -> None:
-        nonlocal col
-        out[:, col : col + part.shape[1]] = part
-        col += part.shape[1]
-
     k = P.shape[1]
-    put(X[:, : len(BASE_NAMES)])
-    put(X[:, _CONTEXT_PAGE_COLS])
     # A network reads "nearer than" poorly from the two distances: given as a column too.
-    put(related_cue_nearer(X)[:, None])
-    put(P)
+    col = _put_columns(out, 0, (X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], related_cue_nearer(X), P))
     for offset in (-3, -2, -1, 1, 2, 3):
         pages.shift(P, offset, out=out[:, col : col + k])
         col += k
-    for means in pages.window_means(P, _CONTEXT_WINDOWS):
-        put(means)
     chars = np.expm1(X[:, 0])[:, None]
     mass = P * chars
     total = np.maximum(pages.total(mass), 1.0)
     before = pages.before(mass)
-    put(before / total)
-    put((total - before - mass) / total)
+    col = _put_columns(
+        out, col, (*pages.window_means(P, _CONTEXT_WINDOWS), before / total, (total - before - mass) / total)
+    )
     if groups is not None:
         for level in range(3):
             # Container numbers restart on every page: pair them with the page (one int64 key
@@ -770,8 +769,9 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
             size = np.bincount(group).astype(float)
             means = np.column_stack([np.bincount(group, weights=mass[:, j]) for j in range(k)])
             weight = np.bincount(group, weights=chars[:, 0])
-            put(means[group] / np.maximum(weight[group], 1.0)[:, None])
-            put(np.log1p(size[group])[:, None])
+            col = _put_columns(
+                out, col, (means[group] / np.maximum(weight[group], 1.0)[:, None], np.log1p(size[group]))
+            )
     return out
 
 
@@ -898,7 +898,7 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     keep = nonblank_index(lines)
     n = len(keep)
     if n == 0:
-        return np.zeros((0, len(dom_feature_names())))
+        return np.zeros((0, _N_DOM))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     tag_group = np.fromiter(
         (_TAG_GROUP_OF.get(t, len(_TAG_GROUPS)) for t in _nonblank(dom.tag, lines)), dtype=np.int64, count=n
@@ -939,14 +939,10 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     median_depth = (by_page[pages.starts + (size - 1) // 2] + by_page[pages.starts + size // 2]) / 2
     # Column-major, filled in place (as in text_features): the neighbour blocks are copies.
     out = np.empty((n, _N_DOM), order="F")
-    col = 0
-    for part in (
+    col = _put_columns(out, 0, (
         tag_onehot, heading, np.log1p(depth), np.clip((depth - median_depth[pages.of_row]) / 5, -3, 3), flags,
         link_density, cue_flags, np.log1p(run_len), run_index, same_prev, same_next, *repeats, hashed,
-    ):  # fmt: skip
-        width = 1 if part.ndim == 1 else part.shape[1]
-        out[:, col : col + width] = part.reshape(n, width)
-        col += width
+    ))  # fmt: skip
     neighbours = out[:, [DOM_BASE_NAMES.index(name) for name in _DOM_NEIGHBOUR_NAMES]]
     for offset in (-2, -1, 1, 2):
         pages.shift(neighbours, offset, out=out[:, col : col + neighbours.shape[1]])
