@@ -178,10 +178,13 @@ def _codepoints(text: str) -> np.ndarray:
 
 def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits_table, lower_table = _tables()
+    if len(cps) == 0 or cps.max() <= 0xFFFF:  # the common case: no look-up needs clipping
+        return bits_table[cps], lower_table[cps]
     clipped = np.minimum(cps, 0xFFFF)
     bits = bits_table[clipped]
-    bits[cps > 0xFFFF] = _PUNCT  # emoji and other astral symbols
-    low = np.where(cps > 0xFFFF, cps, lower_table[clipped])
+    astral = cps > 0xFFFF
+    bits[astral] = _PUNCT  # emoji and other astral symbols
+    low = np.where(astral, cps, lower_table[clipped])
     return bits, low
 
 
@@ -224,28 +227,53 @@ def _skip_run(bits: np.ndarray, flag: int, start: np.ndarray, stop: np.ndarray, 
     return at
 
 
-def _word_keys(low: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
-    """A 64-bit key per word (a position-weighted sum of its lower-case code points)."""
-    if len(ws) == 0:
+# Keys of character spans (words, whole lines): a polynomial hash mod 2**64 of their
+# lower-case code points, read off one running sum over the batch, so each span costs two
+# look-ups and a product whatever its length. The base is odd, so its powers are invertible
+# and a span's key does not depend on where it starts.
+_HASH_BASE = 0xC2B2AE3D27D4EB4F  # odd, and unrelated to _PAGE_SALT (a multiple of it would collide)
+_HASH_INVERSE = pow(_HASH_BASE, -1, 2**64)
+_POWER_SPLIT = 12  # B**-i = B**-(i mod 4096) * (B**-4096)**(i >> 12): two small tables
+
+
+def _powers(base: int, count: int) -> np.ndarray:
+    """``base**0 .. base**(count - 1)`` mod 2**64."""
+    powers = np.full(count, base, dtype=np.uint64)
+    powers[:1] = 1
+    return np.cumprod(powers, out=powers)  # unsigned products wrap mod 2**64
+
+
+_INVERSE_LOW = _powers(_HASH_INVERSE, 1 << _POWER_SPLIT)
+
+
+def _prefix_hash(low: np.ndarray) -> np.ndarray:
+    """Running sums of ``low[i] * B**i`` mod 2**64, with a leading 0 (one more than ``low``)."""
+    terms = _powers(_HASH_BASE, len(low))
+    np.multiply(terms, low, out=terms)
+    prefix = np.empty(len(low) + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(terms, out=prefix[1:])
+    return prefix
+
+
+def _span_keys(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """One int64 key per span ``start:stop`` of the text :func:`_prefix_hash` summed: equal
+    lower-cased spans get equal keys wherever they are."""
+    if len(start) == 0:
         return np.zeros(0, dtype=np.int64)
-    lens = we - ws
-    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    idx = np.arange(lens.sum()) - np.repeat(offsets - ws, lens)
-    pos = idx - np.repeat(ws, lens)
-    c = low[idx].astype(np.int64)
-    h1 = np.add.reduceat(c, offsets)
-    h2 = np.add.reduceat(c * (pos * 131 + 7) * (pos + 3), offsets)
-    return h2 * 1_000_003 + h1 * 64 + np.minimum(lens, 63)
+    high = _powers(pow(_HASH_INVERSE, 1 << _POWER_SPLIT, 2**64), int(start.max() >> _POWER_SPLIT) + 1)
+    to_start = _INVERSE_LOW[start & ((1 << _POWER_SPLIT) - 1)] * high[start >> _POWER_SPLIT]
+    return ((prefix[stop] - prefix[start]) * to_start).view(np.int64)
 
 
 @lru_cache(maxsize=16)
 def word_keys(words: tuple[str, ...]) -> np.ndarray:
-    """Sorted keys of a word list (as :func:`_word_keys` computes them in a page)."""
+    """Sorted keys of a word list (as :func:`_span_keys` keys the words of a page)."""
     if not words:
         return np.zeros(0, dtype=np.int64)
     bits, low = _classify(_codepoints("\n".join(words)))
     ws, we = _word_spans(bits)
-    return np.unique(_word_keys(low, ws, we))
+    return np.unique(_span_keys(_prefix_hash(low), ws, we))
 
 
 # Line endings that say "more" (after stripping " .:>)]", so "..." and "[…]" read as "" and "[…").
@@ -443,12 +471,16 @@ _PAGE_TOPIC_WORDS = 30
 
 def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: int, at_least: int) -> np.ndarray:
     """Which distinct words (rows: their page, their count) are among the ``k`` most counted
-    eligible ones of their page, counted at least ``at_least`` times."""
+    eligible ones of their page, counted at least ``at_least`` times. Words tied with the
+    ``k``-th all count: the choice never depends on the order of the words."""
     rows = np.flatnonzero(eligible)
     order = rows[np.lexsort((-count[rows], page[rows]))]
-    rank = np.arange(len(order)) - np.searchsorted(page[order], page[order], side="left")
+    ranked_page, ranked_count = page[order], count[order]
+    first = np.searchsorted(ranked_page, ranked_page, side="left")
+    last = np.searchsorted(ranked_page, ranked_page, side="right") - 1
+    cut = ranked_count[np.minimum(first + k - 1, last)]  # the page's k-th count (or its last)
     top = np.zeros(len(count), dtype=bool)
-    top[order[(rank < k) & (count[order] >= at_least)]] = True
+    top[order[(ranked_count >= cut) & (ranked_count >= at_least)]] = True
     return top
 
 
@@ -520,7 +552,6 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     joined = "\n".join(texts)
     cps = _codepoints(joined)
     bits, low = _classify(cps)
-    pos = np.arange(len(cps))
     line_of_char = np.repeat(np.arange(n), lengths + 1)[: len(cps)]  # the joining "\n" goes with its line
     class_counts = _class_counts(bits, line_of_char, n)
 
@@ -551,7 +582,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # Function-word density, two ways: the page's own most frequent short words (function
     # words lead every language's frequency list, so no word list is needed), and the
     # model's vocabulary learned from training pages.
-    keys = _word_keys(low, ws, we)
+    prefix = _prefix_hash(low)
+    keys = _span_keys(prefix, ws, we)
     # The batch's distinct words, per page (keys salted with the page): each word look-up
     # below is made once per distinct word and read back through ``inverse``.
     word_page = page_of_line[word_line].astype(np.int64)
@@ -600,7 +632,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # weighted sum of its characters. Short lines can collide ("Home" and "Food"); an exact
     # key (a hash of the lower-cased line) cost both models a little dev accuracy when they
     # were retrained with it (HTML body tokens .959 against .962), so the key stays.
-    char_weight = low * ((pos - starts[line_of_char]) % 97 + 1)
+    char_weight = low * ((np.arange(len(cps)) - starts[line_of_char]) % 97 + 1)
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.add.reduceat(char_weight, starts)[:n] * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
     _, same_line, line_count = np.unique(line_key, return_inverse=True, return_counts=True)

@@ -63,6 +63,34 @@ def test_text_rows_are_the_same_alone_or_in_a_batch():
     np.testing.assert_allclose(batch, alone, rtol=1e-12, atol=1e-12)  # window means: running sums
 
 
+# More short words than a page's top 20 and more long ones than its topic words (ties at the
+# cut), words whose keys differ by little ("16", "17"), capitals, accents and punctuation.
+_WORDS = [
+    *(f"w{i}" for i in range(30)),
+    "16",
+    "17",
+    "The",
+    "é",
+    "budget.",
+    "—",
+    "🙂",  # above U+FFFF: a page with one takes another path through the character tables
+    *(f"council{c}" for c in "abcdefghijkl"),
+]
+_PAGE = st.lists(
+    st.lists(st.sampled_from(_WORDS), min_size=8, max_size=14).map(" ".join), min_size=10, max_size=16
+).map("\n".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_PAGE, min_size=2, max_size=5))
+def test_word_counts_and_ties_do_not_depend_on_the_batch(texts):
+    pages = [segment_text(t) for t in texts]
+    lines, page = concat_lines(pages)
+    batch = text_features(lines, ("the", "16"), page)
+    alone = np.vstack([text_features(p, ("the", "16")) for p in pages])
+    np.testing.assert_allclose(batch, alone, rtol=1e-12, atol=1e-12)
+
+
 def test_a_second_article_in_the_same_template_reads_as_a_repeat():
     article = (
         "<article class=post><div class=entry><p>{0} opens here.</p><figure>Photo</figure>"
