@@ -184,11 +184,6 @@ def looks_like_html(text: str) -> bool:
     return len(_HTML_SNIFF.findall(head)) >= 2 or head.lstrip()[:14].lower().startswith("<!doctype html")
 
 
-def _attr_tokens(attrs: dict) -> tuple[str, ...]:
-    get = attrs.get
-    return _tokens_of(get("id"), get("class"), get("role"), get("itemprop"))
-
-
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements
 def _tokens_of(*values: str | None) -> tuple[str, ...]:
     found: tuple[str, ...] = ()
@@ -206,13 +201,6 @@ def _token_string(tokens: tuple[str, ...]) -> str:
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements
 def _value_tokens(value: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(value.lower()))
-
-
-def _is_hidden(attrs: dict) -> bool:
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-        return True
-    style = attrs.get("style")
-    return bool(style and _hidden_style(style))
 
 
 @lru_cache(maxsize=4096)
@@ -329,7 +317,12 @@ def segment_html(html: str) -> Lines:
                         link_chars += len(raw.strip())
         elif tag and tag[0] != "-" and tag not in _SKIP_TAGS:
             attrs = node.attributes
-            if not (attrs and _is_hidden(attrs)):
+            hidden = False
+            if attrs:  # read inline: a function call per element costs more than the reads
+                get = attrs.get
+                style = get("style")
+                hidden = "hidden" in attrs or get("aria-hidden") == "true" or bool(style and _hidden_style(style))
+            if not hidden:
                 if tag == "br" or tag == "hr":
                     if pieces:
                         flush()
@@ -347,7 +340,7 @@ def segment_html(html: str) -> Lines:
                         if is_block:
                             element_number += 1
                             containers = (element_number, containers[0], containers[1])
-                        own = _attr_tokens(attrs) if attrs else ()
+                        own = _tokens_of(get("id"), get("class"), get("role"), get("itemprop")) if attrs else ()
                         stack.append(
                             (
                                 tag if is_block else parent[0],
