@@ -32,7 +32,7 @@ def test_segment_html(benchmark, page):
 
 def test_features(benchmark, page, cleaner):
     lines = segment_text(page.text)
-    benchmark(features.text_features, lines, cleaner.model.vocab)
+    benchmark(features.text_features, lines, cleaner.model.vocab, lexicon=cleaner.model.lexicon)
 
 
 def test_predict(benchmark, page, cleaner):

@@ -5,7 +5,8 @@ never sees features computed two ways. Per non-blank line: shape of the text (le
 words, punctuation, capitals, digits), how prose-like it is (terminal punctuation, density
 of function words: the page's own most frequent short words, which needs no word list, and
 the model's vocabulary learned from training pages), whether its words are the page's topic
-(recurring in its prose), cue phrases, position; then context:
+(recurring in its prose), cue phrases, what the model's lexicon says of its words (see
+:class:`Lexicon`), position; then context:
 the same for the neighbouring lines, window averages, the line's block (paragraph), and
 where the page's prose mass lies relative to the line.
 
@@ -22,6 +23,7 @@ import itertools
 import re
 import unicodedata
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -42,12 +44,14 @@ _PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count a
 _PAGE_SALT = np.int64(-7046029254386353131)  # added times the page number: keys of one page only
 _SHORT_WORD = 5
 
+_LEXICON_CLASSES = ("body", "comment", "related", "boilerplate")  # model.CLASSES (a model depends on its features)
 BASE_NAMES = (
     "log_chars", "log_words", "word_len", "frac_letter", "frac_digit", "frac_upper", "frac_punct",
     "frac_space", "frac_cjk", "title_words", "short_words", "frequent_words", "vocab_words",
     "boilerplate_words", "terminal", "colon_end", "ellipsis_end", "bullet_start", "separators",
     "comment_phrase", "related_heading", "byline", "read_more", "url_or_mail", "year", "duplicate",
     "quotes", "commas", "break_before", "break_after", "block_lines", "block_index", "prose",
+    "lexicon_words", *(f"lexicon_{c}" for c in _LEXICON_CLASSES),
 )  # fmt: skip
 _NEIGHBOURS = (-2, -1, 1, 2)
 _WINDOW_NAMES = ("log_words", "terminal", "frequent_words", "prose", "separators", "boilerplate_words")
@@ -525,8 +529,78 @@ def _nonblank(values: list, lines: Lines) -> list:
     return [values[i] for i in nonblank_index(lines).tolist()]
 
 
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """Words that tell a line's class, each with its log-lift per class (how much likelier a
+    short line holding it is of that class than short lines in general), learned from
+    labelled lines by ``cleaner.train.learn_lexicon``: the model's knowledge of words like
+    "Impressum", "Reply" or "announces" in every language its training pages have. The
+    features give each line the share of its words found here and their mean scores."""
+
+    words: tuple[str, ...]
+    scores: np.ndarray  # one row per word, one column per class
+
+    def __post_init__(self) -> None:
+        if np.shape(self.scores) != (len(self.words), len(_LEXICON_CLASSES)):
+            raise ValueError(f"lexicon scores need one row per word and {len(_LEXICON_CLASSES)} columns")
+
+
+@lru_cache(maxsize=4)  # one per model: the vocabulary tuple and the lexicon object are the key
+def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.ndarray, ...]:
+    """The keys of the model's vocabulary and lexicon words together, sorted, with which list
+    holds each and its lexicon scores (zero for vocabulary words only): one binary search per
+    distinct word of a batch serves both."""
+    words = tuple(lexicon.words) if lexicon is not None else ()
+    scores = np.asarray(lexicon.scores, dtype=float) if lexicon is not None else np.zeros((0, len(_LEXICON_CLASSES)))
+    every = tuple(sorted(set(vocab) | set(words)))
+    if not every:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), scores
+    bits, low = _classify(_codepoints("\n".join(every)))
+    ws, we = _word_spans(bits)
+    keys = _span_keys(_prefix_hash(low), ws, we)
+    if len(keys) != len(every):
+        raise ValueError("vocabulary and lexicon words must be single words as words_of() finds them")
+    position = {w: i for i, w in enumerate(every)}
+    in_vocab = np.zeros(len(every), dtype=bool)
+    in_vocab[[position[w] for w in vocab]] = True
+    table_scores = np.zeros((len(every), len(_LEXICON_CLASSES)))
+    in_lexicon = np.zeros(len(every), dtype=bool)
+    rows = [position[w] for w in words]
+    table_scores[rows] = scores
+    in_lexicon[rows] = True
+    order = np.argsort(keys, kind="stable")
+    return keys[order], in_vocab[order], in_lexicon[order], table_scores[order]
+
+
+def _look_up(distinct_keys: np.ndarray, vocab: tuple[str, ...],
+             lexicon: Lexicon | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Per distinct word: in the vocabulary, in the lexicon, its lexicon scores."""
+    keys, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
+    if len(keys) == 0:
+        none = np.zeros(len(distinct_keys), dtype=bool)
+        return none, none, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
+    at = np.minimum(np.searchsorted(keys, distinct_keys), len(keys) - 1)
+    found = keys[at] == distinct_keys
+    return found & in_vocab[at], found & in_lexicon[at], scores[at]
+
+
+def _lexicon_columns(in_lexicon: np.ndarray, scores: np.ndarray, inverse: np.ndarray, word_line: np.ndarray,
+                     words_eff: np.ndarray, n: int) -> list[np.ndarray]:  # fmt: skip
+    """Per line, the share of its words in the lexicon and, per class, their mean score;
+    ``in_lexicon`` and ``scores`` per distinct word of the batch, ``inverse`` each word's."""
+    word_hit = in_lexicon[inverse]
+    rows = word_line[word_hit]
+    count = np.bincount(rows, minlength=n)[:n].astype(float)
+    hit_distinct = inverse[word_hit]
+    means = [
+        np.bincount(rows, weights=scores[:, c][hit_distinct], minlength=n)[:n] / np.maximum(count, 1)
+        for c in range(len(_LEXICON_CLASSES))
+    ]  # fmt: skip
+    return [count / words_eff, *means]
+
+
 def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
-                  text_only: bool = True) -> np.ndarray:  # fmt: skip
+                  lexicon: Lexicon | None = None, text_only: bool = True) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
 
     ``vocab`` is the model's list of frequent words (see ``cleaner.train``). ``page`` numbers
@@ -600,7 +674,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     occurrences = np.bincount(inverse, minlength=len(distinct))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
     frequent = words_per_line(top[inverse])
-    known = words_per_line(word_in(tuple(vocab)))
+    in_vocab, in_lexicon, distinct_scores = _look_up(distinct_keys, tuple(vocab), lexicon)
+    known = words_per_line(in_vocab[inverse])
     boiler_words = words_per_line(word_in(_BOILER_WORDS))
     boiler_words += _lines_saying("©", joined, line_of_char, n) > 0
     digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
@@ -667,6 +742,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         np.minimum(separators, 5) / 5, flags["comment"], flags["related"], flags["byline"], flags["read_more"],
         url, year, duplicate, np.minimum(quotes, 4) / 4, np.minimum(commas / words_eff * 10, 1),
         break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
+        *_lexicon_columns(in_lexicon, distinct_scores, inverse, word_line, words_eff, n),
     ]  # fmt: skip
     width = len(BASE_NAMES)
     for j, column in enumerate(base_columns):
@@ -982,10 +1058,11 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None) -> np.ndarray:
+def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
+                  lexicon: Lexicon | None = None) -> np.ndarray:  # fmt: skip
     """Features of HTML lines: :func:`text_features` (shared with text mode, without the
     text-only columns) then :func:`dom_features`."""
-    parts = [text_features(lines, vocab, page, text_only=False), dom_features(lines, page)]
+    parts = [text_features(lines, vocab, page, lexicon=lexicon, text_only=False), dom_features(lines, page)]
     # Row-major, as the shipped HTML model was trained on: the layout changes the float
     # rounding of training, so a retrain on another layout would not reproduce it.
     return np.concatenate(parts, axis=1, out=np.empty((len(parts[0]), sum(p.shape[1] for p in parts))))

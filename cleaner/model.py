@@ -3,7 +3,8 @@
 A model file is one ``.npz`` of plain arrays (loaded with ``allow_pickle=False``) plus a
 ``<file>.sha256`` beside it. It holds a small JSON header (format version, feature names,
 class names, training data hash), per pass an ensemble of one-hidden-layer networks (feature
-scaling and weights of each), and the model's vocabulary of frequent words. Loading checks
+scaling and weights of each), the model's vocabulary of frequent words and its lexicon (words
+with a score per class, see ``features.Lexicon``). Loading checks
 the checksum and that the header's feature names are the ones this code computes, and
 refuses anything else with an error that names the file and how to restore it.
 """
@@ -18,6 +19,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from cleaner.features import Lexicon
 
 CLASSES = ("body", "comment", "related", "boilerplate")
 FORMAT_VERSION = 2  # 2: each pass an ensemble of networks (1: one network per pass; still read)
@@ -118,6 +121,7 @@ class Model:
     networks: tuple[Ensemble, ...]
     vocab: tuple[str, ...]
     path: str = "<memory>"
+    lexicon: Lexicon | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -139,6 +143,9 @@ def save(path: str | Path, model: Model) -> str:
         "header": np.frombuffer(json.dumps(model.header, sort_keys=True).encode(), dtype=np.uint8),
         "vocab": np.array(model.vocab, dtype=np.str_),
     }
+    if model.lexicon is not None:
+        arrays["lexicon_words"] = np.array(model.lexicon.words, dtype=np.str_)
+        arrays["lexicon_scores"] = model.lexicon.scores.astype(np.float32)
     for s, ensemble in enumerate(model.networks):
         for m, net in enumerate(ensemble.members):
             key = f"s{s}_m{m}"
@@ -187,7 +194,10 @@ def load(path: str | Path, *, feature_names: list[str] | None = None,
                 passes.append(Ensemble(tuple(_network(npz, key) for key in keys)))
             if not all(ensemble.members for ensemble in passes):
                 raise ValueError("a pass without networks")
-            model = Model(header, tuple(passes), tuple(str(v) for v in npz["vocab"]), str(path))
+            lexicon = None
+            if "lexicon_words" in npz.files:
+                lexicon = Lexicon(tuple(str(w) for w in npz["lexicon_words"]), npz["lexicon_scores"].astype(np.float64))
+            model = Model(header, tuple(passes), tuple(str(v) for v in npz["vocab"]), str(path), lexicon)
     except (ValueError, KeyError, OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"model file {path}: not a cleaner model ({exc}); {_RESTORE}") from None
     if header.get("format_version") not in (1, FORMAT_VERSION):

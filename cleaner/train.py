@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "fixtures" / "corpus" / "train.jsonl.xz"
 TEXT_RENDERINGS = ("text-own", "text-other")
 VOCAB_SIZE = 400
+LEXICON_SIZE = 3000
+LEXICON_MIN_SITES = 20
+LEXICON_LONGEST = 12
 MEMBERS = 3  # networks per pass, averaged
 GOLD_WEIGHT = 3.0  # hand-checked lines against distant labels (measured on held-out gold pages)
 # Share of the text pages also trained on without their boilerplate lines (dev: a third cost
@@ -113,6 +116,47 @@ def learn_vocab(records: list[dict], size: int = VOCAB_SIZE) -> tuple[str, ...]:
     return tuple(sorted(w for w, _ in ranked[:size]))
 
 
+def learn_lexicon(records: list[dict], *, size: int = LEXICON_SIZE, min_sites: int = LEXICON_MIN_SITES,
+                  longest: int = LEXICON_LONGEST, smoothing: float = 20.0) -> features.Lexicon:  # fmt: skip
+    """The ``size`` words that say most about the class of a short line (``longest`` words at
+    most: menus, prompts, headings, teasers, where a word can decide), each with its smoothed
+    log-lift per class against all short lines; only words found on ``min_sites`` sites or
+    more (a site's own menu words say nothing about other sites)."""
+    index = {c: i for i, c in enumerate(CLASSES)}
+    counts: dict[str, np.ndarray] = {}
+    sites: dict[str, set] = {}
+    prior = np.zeros(len(CLASSES))
+    for rec in records:
+        site = rec.get("domain", rec.get("id"))
+        for line in rec["lines"]:
+            c = index.get(line["label"])
+            if c is None:
+                continue
+            found = features.words_of(line["text"])
+            if len(found) > longest:
+                continue
+            prior[c] += 1
+            for w in set(found):
+                row = counts.get(w)
+                if row is None:
+                    row = counts[w] = np.zeros(len(CLASSES))
+                    sites[w] = set()
+                row[c] += 1
+                sites[w].add(site)
+    share = prior / max(prior.sum(), 1.0)
+    chosen = []
+    for w, row in counts.items():
+        if len(sites[w]) < min_sites or len(features.words_of(w)) != 1:
+            continue
+        lift = np.log((row + smoothing * share) / (row.sum() + smoothing)) - np.log(np.maximum(share, 1e-12))
+        chosen.append((-float(row @ lift), w, lift))  # information: count times divergence
+    chosen.sort(key=lambda item: (item[0], item[1]))
+    chosen = sorted(chosen[:size], key=lambda item: item[1])
+    return features.Lexicon(
+        tuple(w for _, w, _ in chosen), np.array([lift for _, _, lift in chosen]).reshape(-1, len(CLASSES))
+    )
+
+
 def with_windows(records: list[dict], *, seed: int) -> list[dict]:
     """The pages plus one short window (1 to 12 lines) cut from each around one of its body
     lines, so the model also knows a pasted paragraph or a snippet without the rest of its
@@ -179,12 +223,14 @@ def lines_of(record: dict) -> Lines:
     return Lines(texts, ["\n"] * len(texts), np.asarray(column["block"], dtype=np.int64), dom)
 
 
-def featurize(lines: Lines, vocab: tuple[str, ...], kind: str) -> np.ndarray:
-    return features.html_features(lines, vocab) if kind == "html" else features.text_features(lines, vocab)
+def featurize(lines: Lines, vocab: tuple[str, ...], kind: str, lexicon: features.Lexicon | None = None) -> np.ndarray:
+    if kind == "html":
+        return features.html_features(lines, vocab, lexicon=lexicon)
+    return features.text_features(lines, vocab, lexicon=lexicon)
 
 
 def matrix(
-    records: list[dict], vocab: tuple[str, ...], kind: str = "text"
+    records: list[dict], vocab: tuple[str, ...], kind: str = "text", lexicon: features.Lexicon | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Features, label indices and page numbers of every labelled line, and for html pages
     the numbers of each line's containers (see :func:`cleaner.features.container_groups`)."""
@@ -199,7 +245,7 @@ def matrix(
             if bad is not None:
                 raise SystemExit(f"page {rec.get('id')}: unknown label {bad!r} (expected one of {', '.join(CLASSES)})")
             continue
-        xs.append(featurize(lines, vocab, kind))
+        xs.append(featurize(lines, vocab, kind, lexicon))
         ys.append(np.array([index[lab] for lab in labels]))
         pages.append(np.full(len(labels), p))
         if kind == "html":
@@ -284,8 +330,9 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = N
     kind = kinds.pop()
     hidden = HIDDEN[kind] if hidden is None else hidden
     vocab = learn_vocab(records)
+    lexicon = learn_lexicon(records)
     records = with_windows(records, seed=seed) + precleaned_copies(records, seed=seed, share=precleaned_share)
-    X, y, pages, containers = matrix(records, vocab, kind)
+    X, y, pages, containers = matrix(records, vocab, kind, lexicon)
     print(f"train: {len(records)} pages, {len(y)} lines, {X.shape[1]} features, "
           f"labels {dict(Counter(CLASSES[i] for i in y))} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr)  # fmt: skip
     weight = np.array([float(rec.get("weight", 1.0)) * (gold_weight if rec.get("gold") else 1.0) for rec in records])[
@@ -324,7 +371,7 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = N
         "precleaned_share": precleaned_share,
         "sklearn_version": sklearn.__version__,
     }
-    model = Model(header, tuple(networks), vocab, str(out))
+    model = Model(header, tuple(networks), vocab, str(out), lexicon)
     digest = save(out, model)
     print(f"train: wrote {out} (sha256 {digest[:12]}…) in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     return model

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from cleaner import cues, features
 from cleaner.features import (
     TEXT_ONLY_NAMES,
+    Lexicon,
     container_groups,
     context_features,
     context_names,
@@ -155,3 +156,14 @@ def test_line_end_and_start_columns_follow_their_definitions(lines):
 
     for name, test in (("read_more", read_more), ("terminal", terminal), ("bullet_start", bullet)):
         assert X[:, names.index(name)].tolist() == [float(test(t)) for t in lines], name
+
+
+def test_lexicon_columns_score_a_lines_words():
+    lexicon = Lexicon(("impressum", "minister"), np.array([[-2.0, -1.0, -1.0, 1.5], [1.0, -1.0, -1.0, -1.0]]))
+    lines = segment_text("Impressum | Kontakt\nThe minister spoke.\nNothing known here")
+    X = text_features(lines, lexicon=lexicon)
+    names = feature_names()
+    share, boilerplate, body = (X[:, names.index(n)] for n in ("lexicon_words", "lexicon_boilerplate", "lexicon_body"))
+    assert boilerplate.tolist() == [1.5, -1.0, 0.0] and body.tolist() == [-2.0, 1.0, 0.0]
+    assert share[0] == 0.5 and share[2] == 0.0
+    assert not text_features(lines)[:, names.index("lexicon_words")].any()  # no lexicon, no scores

@@ -175,3 +175,29 @@ def test_vocabulary_ties_are_broken_by_the_word():
 
     pages = [{"lines": [{"text": text, "label": "body"}]} for text in ("zeta alpha the", "alpha zeta the")]
     assert learn_vocab(pages, size=2) == ("alpha", "the")
+
+
+def test_lexicon_learns_words_of_many_sites_and_survives_a_round_trip(tmp_path):
+    from cleaner.train import learn_lexicon
+
+    pages = [
+        {"domain": f"site{i}.example", "lines": [
+            {"text": "Impressum Kontakt", "label": "boilerplate"},
+            {"text": f"The minister spoke on Tuesday in town {i}.", "label": "body"},
+            {"text": f"Menu{i % 2}", "label": "boilerplate"},
+        ]}
+        for i in range(6)
+    ]  # fmt: skip
+    lexicon = learn_lexicon(pages, size=50, min_sites=4)
+    assert "impressum" in lexicon.words and "minister" in lexicon.words
+    assert not any(w.startswith("menu") for w in lexicon.words)  # each on too few sites
+    assert list(lexicon.words) == sorted(lexicon.words)
+    boilerplate = lexicon.scores[lexicon.words.index("impressum")]
+    assert boilerplate.argmax() == 3 and lexicon.scores[lexicon.words.index("minister")].argmax() == 0
+
+    m = model_io.load(model_io.DEFAULT_MODEL)
+    path = tmp_path / "m.npz"
+    model_io.save(path, model_io.Model(m.header, m.networks, m.vocab, lexicon=lexicon))
+    again = model_io.load(path)
+    assert again.lexicon.words == lexicon.words
+    np.testing.assert_allclose(again.lexicon.scores, lexicon.scores, rtol=1e-6)
