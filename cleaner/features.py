@@ -557,9 +557,12 @@ def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.nda
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), scores
     bits, low = _classify(_codepoints("\n".join(every)))
     ws, we = _word_spans(bits)
-    keys = _span_keys(_prefix_hash(low), ws, we)
-    if len(keys) != len(every):
-        raise ValueError("vocabulary and lexicon words must be single words as words_of() finds them")
+    # A listed "word" the features would read as several (or none) can never match: dropped.
+    starts = np.cumsum([0] + [len(w) + 1 for w in every[:-1]])
+    owner = np.searchsorted(starts, ws, side="right") - 1
+    single = np.bincount(owner, minlength=len(every)) == 1
+    keys = np.zeros(len(every), dtype=np.int64)
+    keys[owner] = _span_keys(_prefix_hash(low), ws, we)
     position = {w: i for i, w in enumerate(every)}
     in_vocab = np.zeros(len(every), dtype=bool)
     in_vocab[[position[w] for w in vocab]] = True
@@ -568,7 +571,7 @@ def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.nda
     rows = [position[w] for w in words]
     table_scores[rows] = scores
     in_lexicon[rows] = True
-    order = np.argsort(keys, kind="stable")
+    order = np.flatnonzero(single)[np.argsort(keys[single], kind="stable")]
     return keys[order], in_vocab[order], in_lexicon[order], table_scores[order]
 
 
