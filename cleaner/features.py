@@ -606,7 +606,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
                   lexicon: Lexicon | None = None, text_only: bool = True) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
 
-    ``vocab`` is the model's list of frequent words (see ``cleaner.train``). ``page`` numbers
+    ``vocab`` is the model's list of frequent words and ``lexicon`` its :class:`Lexicon` (see
+    ``cleaner.train``; without one, the lexicon columns are 0). ``page`` numbers
     the page of every line when ``lines`` holds several pages (non-decreasing); all context
     stays within a page, so a page gets the same rows alone or in a batch. ``text_only=False``
     leaves out the columns only text mode reads (:data:`TEXT_ONLY_NAMES`).
