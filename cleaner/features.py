@@ -248,6 +248,7 @@ def _powers(base: int, count: int) -> np.ndarray:
 
 
 _INVERSE_LOW = _powers(_HASH_INVERSE, 1 << _POWER_SPLIT)
+_INVERSE_STEP = pow(_HASH_INVERSE, 1 << _POWER_SPLIT, 2**64)  # B**-4096
 
 
 def _prefix_hash(low: np.ndarray) -> np.ndarray:
@@ -265,7 +266,7 @@ def _span_keys(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.nd
     lower-cased spans get equal keys wherever they are."""
     if len(start) == 0:
         return np.zeros(0, dtype=np.int64)
-    high = _powers(pow(_HASH_INVERSE, 1 << _POWER_SPLIT, 2**64), int(start.max() >> _POWER_SPLIT) + 1)
+    high = _powers(_INVERSE_STEP, int(start.max() >> _POWER_SPLIT) + 1)
     to_start = _INVERSE_LOW[start & ((1 << _POWER_SPLIT) - 1)] * high[start >> _POWER_SPLIT]
     return ((prefix[stop] - prefix[start]) * to_start).view(np.int64)
 
@@ -748,9 +749,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         break_before, break_after, np.log1p(block_lines), np.log1p(block_index), prose,
         *_lexicon_columns(in_lexicon, distinct_scores, inverse, word_line, words_eff, n),
     ]  # fmt: skip
-    width = len(BASE_NAMES)
-    for j, column in enumerate(base_columns):
-        out[:, j] = column
+    width = _put_columns(out, 0, base_columns)
     base = out[:, :width]
     exists = np.ones((n, 1))
     col = width
@@ -759,9 +758,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         pages.shift(exists, offset, out=out[:, col + width : col + width + 1])
         col += width + 1
     window_cols = [BASE_NAMES.index(name) for name in _WINDOW_NAMES]
-    for means in pages.window_means(base[:, window_cols], _WINDOWS):
-        out[:, col : col + len(window_cols)] = means
-        col += len(window_cols)
+    col = _put_columns(out, col, pages.window_means(base[:, window_cols], _WINDOWS))
 
     index = (pages.index - pages.first).astype(float)
     prose_chars = prose * chars
@@ -775,26 +772,20 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         chars / np.maximum.reduceat(chars, pages.starts)[pages.of_row],
         (pages.total(break_before) > 1).astype(float), pages.total(prose) / pages.size, np.log1p(pages.size),
     ]  # fmt: skip
-    for j, column in enumerate(page_columns, start=col):
-        out[:, j] = column
+    col = _put_columns(out, col, page_columns)
     if not text_only:
         return out
 
-    col += len(page_columns)
     # A lone "Reply" under each reader comment, unlike the form that follows an article.
     reply_link = ((words == 1) & word_in(_REPLY_WORDS)[first_word]).astype(float) if len(ws) else np.zeros(n)
     topic_recurs, topic_top = _topic_shares(inverse, distinct_page, word_line, word_len, digit_words, prose, n)
     width = len(TEXT_ONLY_NAMES)
     own = out[:, col : col + width]
-    for j, column in enumerate((topic_recurs, topic_top, reply_link)):
-        own[:, j] = column
-    col += width
+    col = _put_columns(out, col, (topic_recurs, topic_top, reply_link))
     for offset in _NEIGHBOURS:
         pages.shift(own, offset, out=out[:, col : col + width])
         col += width
-    for means in pages.window_means(own[:, :1], _WINDOWS):
-        out[:, col : col + 1] = means
-        col += 1
+    _put_columns(out, col, pages.window_means(own[:, :1], _WINDOWS))
     return out
 
 
