@@ -149,7 +149,7 @@ def _class_counts(bits: np.ndarray, line_of_char: np.ndarray, n: int) -> np.ndar
     """Characters of each class (column: bit number) per line."""
     combination_of, holds = _bit_combinations()
     k = len(holds)
-    pairs = np.bincount(line_of_char * k + combination_of[bits], minlength=n * k)
+    pairs = np.bincount(line_of_char * k + np.take(combination_of, bits.astype(np.intp)), minlength=n * k)
     return pairs.reshape(n, k) @ holds
 
 
@@ -182,13 +182,15 @@ def _codepoints(text: str) -> np.ndarray:
 
 def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits_table, lower_table = _tables()
+    # np.take with native integers: about twice as fast as indexing with the uint32 array.
     if len(cps) == 0 or cps.max() <= 0xFFFF:  # the common case: no look-up needs clipping
-        return bits_table[cps], lower_table[cps]
-    clipped = np.minimum(cps, 0xFFFF)
-    bits = bits_table[clipped]
+        at = cps.astype(np.intp)
+        return np.take(bits_table, at), np.take(lower_table, at)
+    clipped = np.minimum(cps, 0xFFFF).astype(np.intp)
+    bits = np.take(bits_table, clipped)
     astral = cps > 0xFFFF
     bits[astral] = _PUNCT  # emoji and other astral symbols
-    low = np.where(astral, cps, lower_table[clipped])
+    low = np.where(astral, cps, np.take(lower_table, clipped))
     return bits, low
 
 
@@ -269,6 +271,37 @@ def _span_keys(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.nd
     high = _powers(_INVERSE_STEP, int(start.max() >> _POWER_SPLIT) + 1)
     to_start = _INVERSE_LOW[start & ((1 << _POWER_SPLIT) - 1)] * high[start >> _POWER_SPLIT]
     return ((prefix[stop] - prefix[start]) * to_start).view(np.int64)
+
+
+def _mix(keys: np.ndarray) -> np.ndarray:
+    """Keys times an odd number mod 2**64 (one to one), as unsigned: a short word's key is a
+    small number, and the product spreads its bits to the top, where hash tables read."""
+    return keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the distinct values of int64 ``keys``: per key, the number of its value (0, 1,
+    ... in order of a first occurrence), and one position holding each value. Like
+    ``np.unique(keys, return_inverse=True)`` up to the numbering, without its sort (a few
+    times faster on this machine): keys go into an open-addressing hash table, all at once,
+    a few rounds of array operations moving the keys whose slot another key holds to the next."""
+    n = len(keys)
+    bits = int(n).bit_length() + 2  # a table of 4n to 8n slots: most keys settle in one round
+    slot = (_mix(keys) >> np.uint64(64 - bits)).astype(np.intp)
+    owner = np.full(1 << bits, -1, dtype=np.intp)  # the key position that holds each slot
+    group = np.empty(n, dtype=np.intp)
+    todo = np.arange(n)
+    while len(todo):
+        free = owner[slot] < 0
+        owner[slot[free]] = todo[free]  # of several keys claiming a slot, one wins
+        held_by = owner[slot]
+        settled = keys[held_by] == keys[todo]  # equal keys always travel together
+        group[todo[settled]] = held_by[settled]
+        todo = todo[~settled]
+        slot = (slot[~settled] + 1) & ((1 << bits) - 1)
+    holder = group == np.arange(n)
+    number = np.cumsum(holder) - 1
+    return number[group], np.flatnonzero(holder)
 
 
 @lru_cache(maxsize=16)
@@ -474,19 +507,44 @@ _TOPIC_WORD = 5  # letters: shorter words say little about a page's topic
 _PAGE_TOPIC_WORDS = 30
 
 
+_COUNT_CAP = 1024
+
+
 def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: int, at_least: int) -> np.ndarray:
     """Which distinct words (rows: their page, their count) are among the ``k`` most counted
     eligible ones of their page, counted at least ``at_least`` times. Words tied with the
     ``k``-th all count: the choice never depends on the order of the words."""
-    rows = np.flatnonzero(eligible)
-    order = rows[np.lexsort((-count[rows], page[rows]))]
-    ranked_page, ranked_count = page[order], count[order]
-    first = np.searchsorted(ranked_page, ranked_page, side="left")
-    last = np.searchsorted(ranked_page, ranked_page, side="right") - 1
-    cut = ranked_count[np.minimum(first + k - 1, last)]  # the page's k-th count (or its last)
     top = np.zeros(len(count), dtype=bool)
-    top[order[(ranked_count >= cut) & (ranked_count >= at_least)]] = True
+    rows = np.flatnonzero(eligible)
+    if len(rows) == 0:
+        return top
+    row_page, row_count = page[rows].astype(np.int64), count[rows].astype(np.int64)
+    cut = _kth_by_histogram(row_page, row_count, k)
+    if cut is None:
+        order = np.argsort(row_page * 2**32 - row_count)  # by page, most counted first
+        ranked_page, ranked_count = row_page[order], row_count[order]
+        first = np.searchsorted(ranked_page, row_page, side="left")
+        last = np.searchsorted(ranked_page, row_page, side="right") - 1
+        cut = ranked_count[np.minimum(first + k - 1, last)]  # the page's k-th count (or its last)
+    top[rows] = (row_count >= cut) & (row_count >= at_least)
     return top
+
+
+def _kth_by_histogram(page: np.ndarray, count: np.ndarray, k: int) -> np.ndarray | None:
+    """Per row, the ``k``-th largest count of its page (0 when the page has fewer than ``k``
+    rows), from a histogram of (page, count): counts are small, and sorts are slow. None when
+    the histogram would be large (many pages, high counts): then sort."""
+    width = int(min(count.max(), _COUNT_CAP)) + 1
+    pages = int(page.max()) + 1
+    if pages * width > 8 * len(count) + 65536:
+        return None
+    histogram = np.bincount(page * width + np.minimum(count, width - 1), minlength=pages * width)
+    at_or_above = np.cumsum(histogram.reshape(pages, width)[:, ::-1], axis=1)[:, ::-1]
+    reached = at_or_above >= k  # True up to the k-th count, then False
+    kth = np.where(reached[:, 0], width - 1 - np.argmax(reached[:, ::-1], axis=1), 0)
+    if width - 1 == _COUNT_CAP and (kth == _COUNT_CAP).any():
+        return None  # a k-th count at the cap may be higher
+    return kth[page]
 
 
 def _topic_shares(inverse: np.ndarray, distinct_page: np.ndarray, word_line: np.ndarray, word_len: np.ndarray,
@@ -548,14 +606,15 @@ class Lexicon:
 
 @lru_cache(maxsize=4)  # one per model: the vocabulary tuple and the lexicon object are the key
 def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.ndarray, ...]:
-    """The keys of the model's vocabulary and lexicon words together, sorted, with which list
-    holds each and its lexicon scores (zero for vocabulary words only): one binary search per
-    distinct word of a batch serves both."""
+    """The keys of the model's vocabulary and lexicon words together (sorted as unsigned, with
+    where each :func:`_bucket` starts), which list holds each and its lexicon scores (zero
+    for vocabulary words only): one look-up per distinct word of a batch serves both."""
     words = tuple(lexicon.words) if lexicon is not None else ()
     scores = np.asarray(lexicon.scores, dtype=float) if lexicon is not None else np.zeros((0, len(_LEXICON_CLASSES)))
     every = tuple(sorted(set(vocab) | set(words)))
     if not every:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), scores
+        none = np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp), none, none, scores
     bits, low = _classify(_codepoints("\n".join(every)))
     ws, we = _word_spans(bits)
     # A listed "word" the features would read as several (or none) can never match: dropped.
@@ -572,20 +631,38 @@ def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.nda
     rows = [position[w] for w in words]
     table_scores[rows] = scores
     in_lexicon[rows] = True
-    order = np.flatnonzero(single)[np.argsort(keys[single], kind="stable")]
-    return keys[order], in_vocab[order], in_lexicon[order], table_scores[order]
+    mixed = _mix(keys)
+    order = np.flatnonzero(single)[np.argsort(mixed[single], kind="stable")]
+    mixed = mixed[order]
+    bucket_start = np.searchsorted(_bucket(mixed), np.arange((1 << _BUCKET_BITS) + 1))
+    return mixed, bucket_start, in_vocab[order], in_lexicon[order], table_scores[order]
+
+
+_BUCKET_BITS = 16
+
+
+def _bucket(mixed: np.ndarray) -> np.ndarray:
+    return (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
 
 
 def _look_up(distinct_keys: np.ndarray, vocab: tuple[str, ...],
              lexicon: Lexicon | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Per distinct word: in the vocabulary, in the lexicon, its lexicon scores."""
-    keys, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
-    if len(keys) == 0:
+    table, bucket_start, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
+    if len(table) == 0:
         none = np.zeros(len(distinct_keys), dtype=bool)
         return none, none, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
-    at = np.minimum(np.searchsorted(keys, distinct_keys), len(keys) - 1)
-    found = keys[at] == distinct_keys
-    return found & in_vocab[at], found & in_lexicon[at], scores[at]
+    # A hash table read: a word's bucket holds one table key or none, mostly (a few thousand
+    # keys in 65,536 buckets); the few crowded buckets are searched. A binary search for
+    # every word costs several times as much.
+    mixed = _mix(distinct_keys)
+    bucket = _bucket(mixed)
+    at = np.take(bucket_start, bucket)
+    crowded = np.flatnonzero(np.take(bucket_start, bucket + 1) - at > 1)
+    at[crowded] = np.searchsorted(table, mixed[crowded])
+    np.minimum(at, len(table) - 1, out=at)
+    found = np.take(table, at) == mixed
+    return found & np.take(in_vocab, at), found & np.take(in_lexicon, at), np.take(scores, at, axis=0)
 
 
 def _lexicon_columns(in_lexicon: np.ndarray, scores: np.ndarray, inverse: np.ndarray, word_line: np.ndarray,
@@ -596,10 +673,9 @@ def _lexicon_columns(in_lexicon: np.ndarray, scores: np.ndarray, inverse: np.nda
     rows = word_line[word_hit]
     count = np.bincount(rows, minlength=n)[:n].astype(float)
     hit_distinct = inverse[word_hit]
-    means = [
-        np.bincount(rows, weights=scores[:, c][hit_distinct], minlength=n)[:n] / np.maximum(count, 1)
-        for c in range(len(_LEXICON_CLASSES))
-    ]  # fmt: skip
+    per_class = np.ascontiguousarray(scores.T)  # one contiguous row per class: cheap gathers
+    counted = np.maximum(count, 1)
+    means = [np.bincount(rows, weights=np.take(row, hit_distinct), minlength=n)[:n] / counted for row in per_class]
     return [count / words_eff, *means]
 
 
@@ -666,24 +742,23 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # The batch's distinct words, per page (keys salted with the page): each word look-up
     # below is made once per distinct word and read back through ``inverse``.
     word_page = page_of_line[word_line].astype(np.int64)
-    distinct, inverse = np.unique(keys + word_page * _PAGE_SALT, return_inverse=True)
-    # An occurrence of each distinct word (asking np.unique for the first costs a stable sort).
-    one_at = np.empty(len(distinct), dtype=np.int64)
-    one_at[inverse] = np.arange(len(keys))
+    inverse, one_at = _distinct(keys + word_page * _PAGE_SALT)
     distinct_keys, distinct_page, distinct_len = keys[one_at], word_page[one_at], word_len[one_at]
 
     def word_in(words: tuple[str, ...]) -> np.ndarray:
         """Which words of the batch are in ``words``."""
         return _member(distinct_keys, word_keys(words))[inverse]
 
-    occurrences = np.bincount(inverse, minlength=len(distinct))
+    occurrences = np.bincount(inverse, minlength=len(one_at))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
     frequent = words_per_line(top[inverse])
     in_vocab, in_lexicon, distinct_scores = _look_up(distinct_keys, tuple(vocab), lexicon)
     known = words_per_line(in_vocab[inverse])
     boiler_words = words_per_line(word_in(_BOILER_WORDS))
     boiler_words += _lines_saying("©", joined, line_of_char, n) > 0
-    digit_words = np.add.reduceat((bits & _DIGIT) > 0, ws) if len(ws) else np.zeros(0, int)
+    digits_before = np.zeros(len(cps) + 1, dtype=np.int32)  # digits before each position
+    np.cumsum((bits & _DIGIT) > 0, out=digits_before[1:])
+    digit_words = (digits_before[we] - digits_before[ws]).astype(np.int64)  # digits in each word
     year_like = (word_len == 4) & (digit_words == 4)
     if year_like.any():
         first_two = cps[ws[year_like]] * 10 + cps[ws[year_like] + 1]
@@ -712,11 +787,12 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # weighted sum of its characters. Short lines can collide ("Home" and "Food"); an exact
     # key (a hash of the lower-cased line) cost both models a little dev accuracy when they
     # were retrained with it (HTML body tokens .959 against .962), so the key stays.
-    char_weight = low * ((np.arange(len(cps)) - starts[line_of_char]) % 97 + 1)
+    in_line = np.arange(len(cps)) - np.repeat(starts, lengths + 1)[: len(cps)]  # position in its line
+    char_weight = low * np.take(np.tile(np.arange(1, 98), int(lengths.max()) // 97 + 1), in_line)  # pos % 97 + 1
     char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
     line_key = np.add.reduceat(char_weight, starts)[:n] * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
-    _, same_line, line_count = np.unique(line_key, return_inverse=True, return_counts=True)
-    duplicate = (line_count[same_line] > 1).astype(float)
+    same_line, _ = _distinct(line_key)
+    duplicate = (np.bincount(same_line)[same_line] > 1).astype(float)
 
     # Each line's first word (a line without words points at a word of another line).
     first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
@@ -868,7 +944,7 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
             # Container numbers restart on every page: pair them with the page (one int64 key
             # per row: an order of magnitude faster than unique rows of a two-column array).
             key = (pages.of_row.astype(np.int64) << 32) | groups[:, level].astype(np.int64)
-            _, group = np.unique(key, return_inverse=True)
+            group, _ = _distinct(key)
             size = np.bincount(group).astype(float)
             means = np.column_stack([np.bincount(group, weights=mass[:, j]) for j in range(k)])
             weight = np.bincount(group, weights=chars[:, 0])

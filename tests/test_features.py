@@ -169,3 +169,40 @@ def test_lexicon_columns_score_a_lines_words():
     assert boilerplate.tolist() == [1.5, -1.0, 0.0] and body.tolist() == [-2.0, 1.0, 0.0]
     assert share[0] == 0.5 and share[2] == 0.0
     assert not text_features(lines)[:, names.index("lexicon_words")].any()  # no lexicon, no scores
+
+
+# Keys v + j * _SAME_SLOT hash to neighbouring values, so they contend for one slot of the table.
+_SAME_SLOT = pow(0x9E3779B97F4A7C15, -1, 2**64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3) | st.integers(-(2**63), 2**63 - 1), st.integers(0, 3)), max_size=300))
+def test_distinct_numbers_keys_as_unique_does(values):
+    # Small keys (short words), full-range ones and keys that contend for a slot, repeated.
+    keys = np.array([(v + j * _SAME_SLOT + 2**63) % 2**64 - 2**63 for v, j in values], dtype=np.int64)
+    number, one_at = features._distinct(keys)
+    _, inverse = np.unique(keys, return_inverse=True)
+    assert len(one_at) == len(np.unique(keys))
+    assert np.array_equal(keys[one_at][number], keys)  # each key's number names its own value
+    # The same grouping as np.unique's: equal numbers exactly where the keys are equal.
+    assert np.array_equal(number[:, None] == number[None, :], inverse[:, None] == inverse[None, :])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 40), st.booleans()), max_size=120), st.integers(1, 6))
+def test_top_per_page_takes_the_k_most_counted_and_their_ties(rows, k):
+    page = np.array([p for p, _, _ in rows], dtype=np.int64)
+    count = np.array([c for _, c, _ in rows], dtype=np.int64)
+    eligible = np.array([e for _, _, e in rows], dtype=bool)
+    expected = np.zeros(len(rows), dtype=bool)
+    for i, (p, c, e) in enumerate(rows):
+        counts = sorted((c2 for p2, c2, e2 in rows if p2 == p and e2), reverse=True)
+        expected[i] = e and c >= 2 and c >= counts[min(k, len(counts)) - 1]
+    assert np.array_equal(features._top_per_page(page, count, eligible, k, at_least=2), expected)
+    # The same when the histogram caps out (counts above the cap) and the sort decides.
+    capped = features._COUNT_CAP
+    try:
+        features._COUNT_CAP = 8
+        assert np.array_equal(features._top_per_page(page, count, eligible, k, at_least=2), expected)
+    finally:
+        features._COUNT_CAP = capped
