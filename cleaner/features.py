@@ -165,17 +165,6 @@ def words_of(text: str) -> list[str]:
 _WORD_RUN = re.compile(r"[^\W_]+")
 
 
-_DOT_PAREN = np.array(sorted([ord("."), ord(")")]), dtype=np.uint32)
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a small sorted set, by binary search (much cheaper per call)."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
-
-
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
@@ -304,14 +293,50 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return number[group], np.flatnonzero(holder)
 
 
+class _KeyTable:
+    """A fixed set of int64 keys (word keys, prefix codes) that answers for many values at
+    once which key each equals: a hash table of buckets by the top bits of the mixed keys
+    (:func:`_mix`), 8 to 16 buckets per key. A value's bucket holds one key or none, mostly;
+    the values of the few crowded buckets are binary-searched. A binary search for every
+    value costs several times as much."""
+
+    def __init__(self, keys: np.ndarray):
+        keys = np.asarray(keys, dtype=np.int64)
+        self.size = len(keys)
+        self.bits = len(keys).bit_length() + 3
+        mixed = _mix(keys)
+        self.order = np.argsort(mixed, kind="stable")  # the table's slots, in keys' numbering
+        self.mixed = mixed[self.order]
+        self.bucket_start = np.searchsorted(self._bucket(self.mixed), np.arange((1 << self.bits) + 1))
+
+    def _bucket(self, mixed: np.ndarray) -> np.ndarray:
+        return (mixed >> np.uint64(64 - self.bits)).astype(np.intp)
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """Per value, the index of the key equal to it (as the keys were given), or -1."""
+        if self.size == 0:
+            return np.full(len(values), -1, dtype=np.intp)
+        mixed = _mix(np.asarray(values, dtype=np.int64))
+        bucket = self._bucket(mixed)
+        at = np.take(self.bucket_start, bucket)
+        crowded = np.flatnonzero(np.take(self.bucket_start, bucket + 1) - at > 1)
+        at[crowded] = np.searchsorted(self.mixed, mixed[crowded])
+        np.minimum(at, self.size - 1, out=at)
+        return np.where(np.take(self.mixed, at) == mixed, np.take(self.order, at), -1)
+
+    def has(self, values: np.ndarray) -> np.ndarray:
+        """Which values are keys of the table."""
+        return self.find(values) >= 0
+
+
 @lru_cache(maxsize=16)
-def word_keys(words: tuple[str, ...]) -> np.ndarray:
-    """Sorted keys of a word list (as :func:`_span_keys` keys the words of a page)."""
+def word_keys(words: tuple[str, ...]) -> _KeyTable:
+    """The keys of a word list (as :func:`_span_keys` keys the words of a page)."""
     if not words:
-        return np.zeros(0, dtype=np.int64)
+        return _KeyTable(np.zeros(0, dtype=np.int64))
     bits, low = _classify(_codepoints("\n".join(words)))
     ws, we = _word_spans(bits)
-    return np.unique(_span_keys(_prefix_hash(low), ws, we))
+    return _KeyTable(np.unique(_span_keys(_prefix_hash(low), ws, we)))
 
 
 # Line endings that say "more" (after stripping " .:>)]", so "..." and "[…]" read as "" and "[…").
@@ -336,10 +361,10 @@ def _first_prefix(low: np.ndarray, ws: np.ndarray, word_len: np.ndarray, first: 
 
 
 @lru_cache(maxsize=8)
-def _prefix_codes(prefixes: tuple[str, ...]) -> np.ndarray:
-    """Sorted :func:`_prefix_code` of three-letter prefixes."""
+def _prefix_codes(prefixes: tuple[str, ...]) -> _KeyTable:
+    """:func:`_prefix_code` of three-letter prefixes."""
     low = np.array([ord(c) for p in prefixes for c in p.lower()], dtype=np.int64)
-    return np.sort(_prefix_code(low, np.arange(0, len(low), 3)))
+    return _KeyTable(_prefix_code(low, np.arange(0, len(low), 3)))
 
 
 def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.ndarray,
@@ -362,11 +387,11 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.nda
         if not (rule.first_words or rule.first_prefixes or rule.digit_first or rule.capital_then):
             out.append(np.ones(n, dtype=bool))
             continue
-        ok = _member(first_key, word_keys(rule.first_words))
+        ok = word_keys(rule.first_words).has(first_key)
         if rule.digit_first:
             ok |= (first_bits & _DIGIT) > 0
         if rule.first_prefixes:
-            ok |= _member(first_prefix, _prefix_codes(rule.first_prefixes))
+            ok |= _prefix_codes(rule.first_prefixes).has(first_prefix)
         if rule.capital_then:
             then = np.zeros(n, dtype=bool)
             then[word_line[later & word_in(rule.capital_then)]] = True
@@ -380,14 +405,14 @@ _READ_MORE_FIRST = tuple(sorted({phrase[:3] for phrase in cues.READ_MORE_PHRASES
 
 
 @lru_cache(maxsize=1)
-def _more_endings() -> tuple[np.ndarray, np.ndarray]:
-    """Sorted codes of the last four characters of the multi-character :data:`_MORE_WORDS`
-    (see :func:`_suffix_code`), and the sorted one-character ones."""
+def _more_endings() -> tuple[_KeyTable, _KeyTable]:
+    """Codes of the last four characters of the multi-character :data:`_MORE_WORDS` (see
+    :func:`_suffix_code`), and the one-character ones."""
     long = [w[-4:] for w in _MORE_WORDS if len(w) >= 4] + [" " + w for w in _MORE_WORDS if len(w) == 3]
     short = [ord(w) for w in _MORE_WORDS if len(w) == 1]
     assert all(len(w) == 4 for w in long) and len(long) + len(short) == len(_MORE_WORDS)
     codes = [_suffix_code(np.array([ord(c) for c in w], dtype=np.int64), np.array([3])) for w in long]
-    return np.unique(np.concatenate(codes)), np.array(sorted(short), dtype=np.int64)
+    return _KeyTable(np.unique(np.concatenate(codes))), _KeyTable(np.array(short, dtype=np.int64))
 
 
 def _suffix_code(low: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -407,13 +432,13 @@ def _read_more(texts: list[str], first_prefix: np.ndarray, bits: np.ndarray, low
     :data:`_MORE_STRIP_CHARS`). Array look-ups find the few lines that can (by how their
     first word begins, and by their last four characters); only those are tested as strings."""
     n = len(texts)
-    may = _member(first_prefix, _prefix_codes(_READ_MORE_FIRST))
+    may = _prefix_codes(_READ_MORE_FIRST).has(first_prefix)
     last = _skip_run(bits, _MORE_STRIP, ends - 1, starts - 1, -1)  # the last one not stripped
     long_codes, short_codes = _more_endings()
     has_last = last >= starts
-    may |= has_last & _member(low[np.maximum(last, 0)].astype(np.int64), short_codes)
+    may |= has_last & short_codes.has(low[np.maximum(last, 0)])
     four = has_last & (last - starts >= 3)
-    may[four] |= _member(_suffix_code(low, last[four]), long_codes)
+    may[four] |= long_codes.has(_suffix_code(low, last[four]))
     flag = np.zeros(n)
     start = cues.READ_MORE.match
     for i in np.flatnonzero(may).tolist():
@@ -481,13 +506,22 @@ class _Pages:
     def window_means(self, a: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
         """For each ``w`` of ``widths``: the mean of rows i-w..i+w, clipped to the page,
         columnwise (one running sum serves every width)."""
-        c = np.zeros((len(a) + 1, a.shape[1]))
+        n = len(a)
+        c = np.zeros((n + 1, a.shape[1]))
         np.cumsum(a, axis=0, out=c[1:])
         out = []
         for w in widths:
-            lo = np.maximum(self.index - w, self.first)
-            hi = np.minimum(self.index + w, self.last) + 1
-            out.append((c[hi] - c[lo]) / (hi - lo)[:, None])
+            # Rows whose window fits in the page take two slices of the running sum; only
+            # the rows near a page edge need their own bounds (gathers cost several times more).
+            mean = np.empty_like(c[1:])
+            if n > 2 * w:
+                np.subtract(c[2 * w + 1 :], c[: n - 2 * w], out=mean[w : n - w])
+                mean[w : n - w] /= 2 * w + 1
+            edge = np.flatnonzero((self.index - w < self.first) | (self.index + w > self.last))
+            lo = np.maximum(edge - w, self.first[edge])
+            hi = np.minimum(edge + w, self.last[edge]) + 1
+            mean[edge] = (c[hi] - c[lo]) / (hi - lo)[:, None]
+            out.append(mean)
         return out
 
     def since(self, mask: np.ndarray) -> np.ndarray:
@@ -605,16 +639,18 @@ class Lexicon:
 
 
 @lru_cache(maxsize=4)  # one per model: the vocabulary tuple and the lexicon object are the key
-def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.ndarray, ...]:
-    """The keys of the model's vocabulary and lexicon words together (sorted as unsigned, with
-    where each :func:`_bucket` starts), which list holds each and its lexicon scores (zero
-    for vocabulary words only): one look-up per distinct word of a batch serves both."""
+def _word_table(
+    vocab: tuple[str, ...], lexicon: Lexicon | None
+) -> tuple[_KeyTable, np.ndarray, np.ndarray, np.ndarray]:
+    """The keys of the model's vocabulary and lexicon words together, which list holds each
+    and its lexicon scores (zero for vocabulary words only): one look-up per distinct word
+    of a batch serves both."""
     words = tuple(lexicon.words) if lexicon is not None else ()
     scores = np.asarray(lexicon.scores, dtype=float) if lexicon is not None else np.zeros((0, len(_LEXICON_CLASSES)))
     every = tuple(sorted(set(vocab) | set(words)))
     if not every:
         none = np.zeros(0, dtype=bool)
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp), none, none, scores
+        return _KeyTable(np.zeros(0, dtype=np.int64)), none, none, scores
     bits, low = _classify(_codepoints("\n".join(every)))
     ws, we = _word_spans(bits)
     # A listed "word" the features would read as several (or none) can never match: dropped.
@@ -631,37 +667,18 @@ def _word_table(vocab: tuple[str, ...], lexicon: Lexicon | None) -> tuple[np.nda
     rows = [position[w] for w in words]
     table_scores[rows] = scores
     in_lexicon[rows] = True
-    mixed = _mix(keys)
-    order = np.flatnonzero(single)[np.argsort(mixed[single], kind="stable")]
-    mixed = mixed[order]
-    bucket_start = np.searchsorted(_bucket(mixed), np.arange((1 << _BUCKET_BITS) + 1))
-    return mixed, bucket_start, in_vocab[order], in_lexicon[order], table_scores[order]
-
-
-_BUCKET_BITS = 16
-
-
-def _bucket(mixed: np.ndarray) -> np.ndarray:
-    return (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
+    return _KeyTable(keys[single]), in_vocab[single], in_lexicon[single], table_scores[single]
 
 
 def _look_up(distinct_keys: np.ndarray, vocab: tuple[str, ...],
              lexicon: Lexicon | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Per distinct word: in the vocabulary, in the lexicon, its lexicon scores."""
-    table, bucket_start, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
-    if len(table) == 0:
-        none = np.zeros(len(distinct_keys), dtype=bool)
-        return none, none, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
-    # A hash table read: a word's bucket holds one table key or none, mostly (a few thousand
-    # keys in 65,536 buckets); the few crowded buckets are searched. A binary search for
-    # every word costs several times as much.
-    mixed = _mix(distinct_keys)
-    bucket = _bucket(mixed)
-    at = np.take(bucket_start, bucket)
-    crowded = np.flatnonzero(np.take(bucket_start, bucket + 1) - at > 1)
-    at[crowded] = np.searchsorted(table, mixed[crowded])
-    np.minimum(at, len(table) - 1, out=at)
-    found = np.take(table, at) == mixed
+    table, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
+    at = table.find(distinct_keys)
+    found = at >= 0
+    at[~found] = 0
+    if table.size == 0:
+        return found, found, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
     return found & np.take(in_vocab, at), found & np.take(in_lexicon, at), np.take(scores, at, axis=0)
 
 
@@ -747,7 +764,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     def word_in(words: tuple[str, ...]) -> np.ndarray:
         """Which words of the batch are in ``words``."""
-        return _member(distinct_keys, word_keys(words))[inverse]
+        return word_keys(words).has(distinct_keys)[inverse]
 
     occurrences = np.bincount(inverse, minlength=len(one_at))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
@@ -778,9 +795,10 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     first = _skip_run(bits, _SPACE, starts, ends, 1)
     first_ok = first < ends
     first_c = np.minimum(first, len(cps) - 1)
+    after_first = cps[np.minimum(first_c + 1, len(cps) - 1)]
     bullet = first_ok & (
         ((bits[first_c] & _BULLET) > 0)
-        | (((bits[first_c] & _DIGIT) > 0) & _member(cps[np.minimum(first_c + 1, len(cps) - 1)], _DOT_PAREN))
+        | (((bits[first_c] & _DIGIT) > 0) & ((after_first == ord(".")) | (after_first == ord(")"))))
     )
 
     # Duplicate lines (menus repeated in header and footer): one key per line, a position-

@@ -206,3 +206,20 @@ def test_top_per_page_takes_the_k_most_counted_and_their_ties(rows, k):
         assert np.array_equal(features._top_per_page(page, count, eligible, k, at_least=2), expected)
     finally:
         features._COUNT_CAP = capped
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.tuples(st.integers(-(2**63), 2**63 - 1) | st.integers(-5, 5), st.integers(0, 3)), max_size=80),
+    st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1) | st.integers(-5, 5), st.integers(0, 3)), max_size=80),
+)
+def test_key_table_finds_each_key_and_nothing_else(keys, others):
+    # Keys that share a bucket (v + j * _SAME_SLOT) make the table search its crowded buckets.
+    def wrap(pairs):
+        return [(v + j * _SAME_SLOT + 2**63) % 2**64 - 2**63 for v, j in pairs]
+
+    key_list = sorted(set(wrap(keys)))
+    table = features._KeyTable(np.array(key_list, dtype=np.int64))
+    values = key_list + wrap(others)
+    found = table.find(np.array(values, dtype=np.int64))
+    assert found.tolist() == [key_list.index(v) if v in key_list else -1 for v in values]
