@@ -270,7 +270,7 @@ def _mix(keys: np.ndarray) -> np.ndarray:
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number the distinct values of int64 ``keys``: per key, the number of its value (0, 1,
-    ... in order of a first occurrence), and one position holding each value. Like
+    ..., in the order of the positions returned), and one position holding each value. Like
     ``np.unique(keys, return_inverse=True)`` up to the numbering, without its sort (a few
     times faster on this machine): keys go into an open-addressing hash table, all at once,
     a few rounds of array operations moving the keys whose slot another key holds to the next."""
