@@ -259,11 +259,10 @@ def segment_html(html: str) -> Lines:
 
     tree = LexborHTMLParser(_limit_nesting(html))
     root = tree.body if tree.body is not None else tree.root
-    out_text: list[str] = []
-    out_block: list[int] = []
-    dom = Dom()
     if root is None:
-        return Lines([], [], np.zeros(0, dtype=np.int64), dom)
+        return Lines([], [], np.zeros(0, dtype=np.int64), Dom())
+    # One tuple per line (text, block, then the Dom fields in order), split into lists at the end.
+    rows: list[tuple] = []
 
     # Open-element stack entries: (block tag, depth, heading, flags, tokens, containers); the
     # line under construction takes its context from the stack when its first text arrives.
@@ -280,15 +279,8 @@ def segment_html(html: str) -> Lines:
             line = " ".join("".join(pieces).split())
             if line:
                 tag, depth, heading, flags, tokens, containers = context
-                out_text.append(line)
-                out_block.append(block_id)
-                dom.tag.append(tag)
-                dom.depth.append(depth)
-                dom.heading.append(heading)
-                dom.flags.append(flags)
-                dom.link_chars.append(min(link_chars, len(line)))
-                dom.tokens.append(_token_string(tokens))
-                dom.containers.append(containers)
+                rows.append((line, block_id, tag, depth, heading, flags, min(link_chars, len(line)),
+                             _token_string(tokens), containers))  # fmt: skip
         pieces = []
         link_chars = 0
 
@@ -371,7 +363,10 @@ def segment_html(html: str) -> Lines:
                     flush()
                 block_id += 1
     flush()
-    return Lines(out_text, ["\n"] * len(out_text), np.asarray(out_block, dtype=np.int64), dom)
+    if not rows:
+        return Lines([], [], np.zeros(0, dtype=np.int64), Dom())
+    text, block, *dom_fields = map(list, zip(*rows))
+    return Lines(text, ["\n"] * len(text), np.asarray(block, dtype=np.int64), Dom(*dom_fields))
 
 
 def render_text(lines: Lines, *, paragraph_breaks: bool = True) -> str:
