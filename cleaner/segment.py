@@ -301,7 +301,7 @@ def segment_html(html: str) -> Lines:
                             if not pieces:
                                 context = top
                             pieces.append(part)
-                elif raw.strip() or pieces:
+                elif pieces or not raw.isspace():  # isspace: no stripped copy of every text
                     if not pieces:
                         context = top
                     pieces.append(raw)
@@ -319,7 +319,8 @@ def segment_html(html: str) -> Lines:
                     if pieces:
                         flush()
                 else:
-                    descend = node.child is not None
+                    child = node.child  # read once: each read builds a new node object
+                    descend = child is not None
                     is_block = tag in _BLOCK_TAGS
                     if is_block:
                         if pieces:
@@ -345,7 +346,7 @@ def segment_html(html: str) -> Lines:
                         )
         if descend:
             open_nodes.append((node, is_block))
-            node = node.child
+            node = child
             continue
         # Leave finished elements until one has a next sibling.
         while True:
