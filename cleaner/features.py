@@ -275,7 +275,7 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     times faster on this machine): keys go into an open-addressing hash table, all at once,
     a few rounds of array operations moving the keys whose slot another key holds to the next."""
     n = len(keys)
-    bits = int(n).bit_length() + 2  # a table of 4n to 8n slots: most keys settle in one round
+    bits = int(n).bit_length() + 1  # a table of 2n to 4n slots: most keys settle in one round
     slot = (_mix(keys) >> np.uint64(64 - bits)).astype(np.intp)
     owner = np.full(1 << bits, -1, dtype=np.intp)  # the key position that holds each slot
     group = np.empty(n, dtype=np.intp)
@@ -599,6 +599,25 @@ def _topic_shares(inverse: np.ndarray, distinct_page: np.ndarray, word_line: np.
             np.bincount(word_line, weights=top[inverse] & is_long, minlength=n)[:n] / long_words)  # fmt: skip
 
 
+def _digits_per_word(bits: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
+    """Digits in each word (word spans ``ws:we`` of the batch), from one running sum."""
+    digits_before = np.zeros(len(bits) + 1, dtype=np.int32)
+    np.cumsum((bits & _DIGIT) > 0, out=digits_before[1:])
+    return (digits_before[we] - digits_before[ws]).astype(np.int64)
+
+
+def _line_keys(low: np.ndarray, starts: np.ndarray, lengths: np.ndarray, page: np.ndarray) -> np.ndarray:
+    """Per line, the key that finds duplicate lines of a page (menus repeated in header and
+    footer): a position-weighted sum of its lower-case characters, salted with its page.
+    Short lines can collide ("Home" and "Food"); an exact key (a hash of the lower-cased
+    line) cost both models a little dev accuracy when they were retrained with it (HTML body
+    tokens .959 against .962), so this key stays."""
+    in_line = np.arange(len(low)) - np.repeat(starts, lengths + 1)[: len(low)]  # position in its line
+    weight = low * np.take(np.tile(np.arange(1, 98), int(lengths.max()) // 97 + 1), in_line)  # pos % 97 + 1
+    weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
+    return np.add.reduceat(weight, starts)[: len(starts)] * 1000 + lengths + page.astype(np.int64) * _PAGE_SALT
+
+
 def _put_columns(out: np.ndarray, col: int, parts) -> int:
     """Write ``parts`` (columns, or blocks of columns) side by side into ``out`` from column
     ``col``; returns the column after them. Filling one matrix saves stacking the parts."""
@@ -754,8 +773,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # Function-word density, two ways: the page's own most frequent short words (function
     # words lead every language's frequency list, so no word list is needed), and the
     # model's vocabulary learned from training pages.
-    prefix = _prefix_hash(low)
-    keys = _span_keys(prefix, ws, we)
+    keys = _span_keys(_prefix_hash(low), ws, we)  # the running sum (8 bytes a character) freed at once
     # The batch's distinct words, per page (keys salted with the page): each word look-up
     # below is made once per distinct word and read back through ``inverse``.
     word_page = page_of_line[word_line].astype(np.int64)
@@ -773,9 +791,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     known = words_per_line(in_vocab[inverse])
     boiler_words = words_per_line(word_in(_BOILER_WORDS))
     boiler_words += _lines_saying("©", joined, line_of_char, n) > 0
-    digits_before = np.zeros(len(cps) + 1, dtype=np.int32)  # digits before each position
-    np.cumsum((bits & _DIGIT) > 0, out=digits_before[1:])
-    digit_words = (digits_before[we] - digits_before[ws]).astype(np.int64)  # digits in each word
+    digit_words = _digits_per_word(bits, ws, we)
     year_like = (word_len == 4) & (digit_words == 4)
     if year_like.any():
         first_two = cps[ws[year_like]] * 10 + cps[ws[year_like] + 1]
@@ -801,15 +817,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         | (((bits[first_c] & _DIGIT) > 0) & ((after_first == ord(".")) | (after_first == ord(")"))))
     )
 
-    # Duplicate lines (menus repeated in header and footer): one key per line, a position-
-    # weighted sum of its characters. Short lines can collide ("Home" and "Food"); an exact
-    # key (a hash of the lower-cased line) cost both models a little dev accuracy when they
-    # were retrained with it (HTML body tokens .959 against .962), so the key stays.
-    in_line = np.arange(len(cps)) - np.repeat(starts, lengths + 1)[: len(cps)]  # position in its line
-    char_weight = low * np.take(np.tile(np.arange(1, 98), int(lengths.max()) // 97 + 1), in_line)  # pos % 97 + 1
-    char_weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
-    line_key = np.add.reduceat(char_weight, starts)[:n] * 1000 + lengths + page_of_line.astype(np.int64) * _PAGE_SALT
-    same_line, _ = _distinct(line_key)
+    same_line, _ = _distinct(_line_keys(low, starts, lengths, page_of_line))
     duplicate = (np.bincount(same_line)[same_line] > 1).astype(float)
 
     # Each line's first word (a line without words points at a word of another line).
