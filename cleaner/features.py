@@ -40,6 +40,10 @@ _CHARS = {
     _TERMINAL: ".!?。！？", _CLOSER: "\"'”’»)]*", _SEPARATOR: "|•·»›/", _QUOTE: "\"“”„«»‘’",
     _COMMA: ",，、", _BULLET: "-*•·▪►>–—", _AT: "@", _COLON: ":：", _ELLIPSIS: "…", _MORE_STRIP: _MORE_STRIP_CHARS,
 }  # fmt: skip
+# A line's features read its first READ_CHARS characters (its length column is the whole
+# line's): one giant line (minified text, a 20 MB paragraph) would otherwise cost about 60
+# bytes a character in per-character arrays. The longest line of our data has 50,618.
+READ_CHARS = 1 << 17
 _PAGE_TOP_WORDS = 20  # how many of the page's most frequent short words count as function words
 _PAGE_SALT = np.int64(-7046029254386353131)  # added times the page number: keys of one page only
 _SHORT_WORD = 5
@@ -739,6 +743,11 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     page_of_line = pages.of_row
     texts = _nonblank(lines.text, lines)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    chars = lengths.astype(float)  # the whole line's length; the rest reads at most READ_CHARS
+    if lengths.max() > READ_CHARS:
+        texts = [text[:READ_CHARS] for text in texts]
+        lengths = np.minimum(lengths, READ_CHARS)
+    read = lengths.astype(float)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     joined = "\n".join(texts)
     cps = _codepoints(joined)
@@ -754,7 +763,6 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     spaces[:-1] -= 1  # the "\n" that joins each line to the next is not the line's own
     separators, quotes, commas = per_line(_SEPARATOR), per_line(_QUOTE), per_line(_COMMA)
     at_signs = per_line(_AT)
-    chars = lengths.astype(float)
 
     ws, we = _word_spans(bits)
     word_line = line_of_char[ws]
@@ -842,8 +850,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # are plain block copies.
     out = np.empty((n, columns), order="F")
     base_columns = [
-        np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / chars,
-        digits / chars, upper / np.maximum(letters, 1), punct / chars, spaces / chars, cjk / chars,
+        np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / read,
+        digits / read, upper / np.maximum(letters, 1), punct / read, spaces / read, cjk / read,
         title / words_eff, short / words_eff, frequent / words_eff, known / words_eff,
         np.minimum(boiler_words, 3) / 3, terminal, colon, ellipsis, bullet.astype(float),
         np.minimum(separators, 5) / 5, flags["comment"], flags["related"], flags["byline"], flags["read_more"],

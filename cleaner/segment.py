@@ -172,6 +172,26 @@ _HTML_SNIFF = re.compile(
 )
 
 
+def _collapse_spaces(text: str) -> str:
+    """Whitespace runs as one space, none at either end. ``str.split`` is fastest on ordinary
+    lines; a huge one (a 50 MB text node) would become millions of word objects (a regex
+    substitution too), so whole-string replaces collapse it instead."""
+    if len(text) < 1 << 16:
+        return " ".join(text.split())
+    for space in _whitespace():
+        if space != " " and space in text:
+            text = text.replace(space, " ")
+    while "  " in text:  # each pass halves every run of spaces
+        text = text.replace("  ", " ")
+    return text.strip()
+
+
+@lru_cache(maxsize=1)
+def _whitespace() -> str:
+    """The characters ``str.split`` splits on (all below U+3001)."""
+    return "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
 def looks_like_html(text: str) -> bool:
     """Guess whether ``text`` is HTML from its first 2 KiB.
 
@@ -276,7 +296,7 @@ def segment_html(html: str) -> Lines:
     def flush() -> None:
         nonlocal pieces, link_chars
         if pieces:
-            line = " ".join("".join(pieces).split())
+            line = _collapse_spaces("".join(pieces))
             if line:
                 tag, depth, heading, flags, tokens, containers = context
                 rows.append((line, block_id, tag, depth, heading, flags, min(link_chars, len(line)),

@@ -223,3 +223,21 @@ def test_key_table_finds_each_key_and_nothing_else(keys, others):
     values = key_list + wrap(others)
     found = table.find(np.array(values, dtype=np.int64))
     assert found.tolist() == [key_list.index(v) if v in key_list else -1 for v in values]
+
+
+def test_a_giant_line_is_read_from_its_first_characters_but_measured_whole(monkeypatch):
+    # Features of a line past READ_CHARS are those of its first READ_CHARS characters, but for
+    # its length (bounded memory for one huge line); the label still covers the whole line.
+    import cleaner
+
+    monkeypatch.setattr(features, "READ_CHARS", 40)
+    giant = "The council met on Tuesday and voted for the plan. " * 8
+    others = "Home | News\n\nA short closing line of prose.\n"
+    X = text_features(segment_text(others + giant))
+    X_cut = text_features(segment_text(others + giant[:40]))
+    names = feature_names()
+    differ = {names[j] for j in np.flatnonzero((X != X_cut).any(axis=0))}
+    assert differ and all(name.startswith("log_chars") or name == "chars_vs_page_max" for name in differ)
+    assert X[-1, names.index("log_chars")] == np.log1p(len(giant))
+    labeled = cleaner.label(others + giant)
+    assert labeled[-1].text == giant and "".join(line.text + line.end for line in labeled) == others + giant

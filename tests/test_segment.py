@@ -68,3 +68,19 @@ def test_looks_binary():
     assert looks_binary(b"abc\x00def")
     assert not looks_binary("plain text, ünïcode".encode())
     assert not looks_binary("utf16".encode("utf-16"))
+
+
+def test_a_huge_text_node_collapses_its_whitespace_as_split_does():
+    # Past 64 KiB a line's whitespace is collapsed by whole-string replaces (bounded memory on
+    # a 50 MB text node); the result must be what str.split gives, for every space character.
+    import random
+
+    from cleaner.segment import _collapse_spaces, _whitespace
+
+    rng = random.Random(0)
+    alphabet = _whitespace() + "ab\u200b\ufeff"
+    for _ in range(20):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1 << 16, (1 << 16) + 500)))
+        assert _collapse_spaces(text) == " ".join(text.split())
+    page = "<p>" + "\u3000\t word " * 20_000 + "</p>"
+    assert segment_html(page).text == [" ".join(("word " * 20_000).split())]
