@@ -543,9 +543,7 @@ class _Pages:
 _REPLY_WORDS = ("reply", "antworten", "répondre", "responder", "rispondi", "odpowiedz", "ответить", "beantwoorden")
 _TOPIC_WORD = 5  # letters: shorter words say little about a page's topic
 _PAGE_TOPIC_WORDS = 30
-
-
-_COUNT_CAP = 1024
+_COUNT_CAP = 1024  # higher counts share the histogram's last bin (see _kth_by_histogram)
 
 
 def _top_per_page(page: np.ndarray, count: np.ndarray, eligible: np.ndarray, k: int, at_least: int) -> np.ndarray:
