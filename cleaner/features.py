@@ -272,6 +272,9 @@ def _mix(keys: np.ndarray) -> np.ndarray:
     return keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
 
+_MAX_PROBES = 48  # rounds of the hash table before _distinct sorts instead (AEB batches need 3 to 12)
+
+
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number the distinct values of int64 ``keys``: per key, the number of its value (0, 1,
     ..., in the order of the positions returned), and one position holding each value. Like
@@ -284,7 +287,9 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.full(1 << bits, -1, dtype=np.intp)  # the key position that holds each slot
     group = np.empty(n, dtype=np.intp)
     todo = np.arange(n)
-    while len(todo):
+    for _ in range(_MAX_PROBES):
+        if not len(todo):
+            break
         free = owner[slot] < 0
         owner[slot[free]] = todo[free]  # of several keys claiming a slot, one wins
         held_by = owner[slot]
@@ -292,6 +297,10 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         group[todo[settled]] = held_by[settled]
         todo = todo[~settled]
         slot = (slot[~settled] + 1) & ((1 << bits) - 1)
+    else:
+        if len(todo):  # words made to collide (a round per key would be quadratic): sort instead
+            _, one_at, number = np.unique(keys, return_index=True, return_inverse=True)
+            return number.ravel(), one_at
     holder = group == np.arange(n)
     number = np.cumsum(holder) - 1
     return number[group], np.flatnonzero(holder)

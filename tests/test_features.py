@@ -241,3 +241,16 @@ def test_a_giant_line_is_read_from_its_first_characters_but_measured_whole(monke
     assert X[-1, names.index("log_chars")] == np.log1p(len(giant))
     labeled = cleaner.label(others + giant)
     assert labeled[-1].text == giant and "".join(line.text + line.end for line in labeled) == others + giant
+
+
+def test_distinct_sorts_instead_when_keys_are_made_to_collide(monkeypatch):
+    # Words crafted to share one slot would need a round per word (quadratic time): after
+    # _MAX_PROBES rounds the grouping is finished by a sort, and is still exact.
+    sorts = []
+    unique = np.unique
+    monkeypatch.setattr(np, "unique", lambda *a, **k: sorts.append(1) or unique(*a, **k))
+    keys = np.array([(j * _SAME_SLOT + 2**63) % 2**64 - 2**63 for j in range(3000)] * 2, dtype=np.int64)
+    number, one_at = features._distinct(keys)
+    assert sorts
+    assert len(one_at) == 3000 and np.array_equal(keys[one_at][number], keys)
+    assert np.array_equal(number[:3000], number[3000:])
