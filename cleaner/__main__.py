@@ -13,16 +13,23 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from cleaner import decode as decoding
 from cleaner.model import CLASSES, ModelError
+
+if TYPE_CHECKING:
+    from cleaner.segment import Lines
 
 # Text larger than this is cleaned in pieces of about PIECE_LINES lines (cut at a blank line
 # where one is near), so memory stays bounded however large the input.
 WHOLE_LIMIT = 8 << 20
 PIECE_LINES = 20_000
 HTML_LIMIT = 256 << 20
+# Inputs (files, or pieces of a large one) are cleaned together up to this much text: many
+# small files then go through Cleaner.predict_many's batches, several times faster than one
+# clean() per file, and the same output.
+BATCH_CHARS = 2 << 20
 EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
 
 
@@ -140,8 +147,23 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
+    from cleaner.api import assemble
+
     out = sys.stdout.buffer
     status = EXIT_OK
+    pending: list[tuple[Lines, bool]] = []  # segmented inputs waiting to be cleaned, in order
+    pending_chars = 0
+
+    def clean_pending() -> None:
+        nonlocal pending_chars
+        for (lines, later_piece), P in zip(pending, cleaner.predict_many([lines for lines, _ in pending])):
+            # A large input's later pieces start mid-page: no headline there.
+            cleaned = assemble(lines, cleaner.kept(lines, P, headline=True if later_piece else None))
+            if cleaned:
+                _write(out, cleaned + "\n")
+        pending.clear()
+        pending_chars = 0
+
     for name in args.files or ["-"]:
         index = 0
         try:
@@ -159,21 +181,24 @@ def run(args: argparse.Namespace) -> int:
                                 _write(out, f"{line.label}\t{line.score:.3f}\t{line.text}\n")
                             index += 1
                     else:
-                        # A large input's later pieces start mid-page: no headline there.
-                        cleaned = cleaner.clean(text, mode=mode, headline=True if piece else None)
-                        if cleaned:
-                            _write(out, cleaned + "\n")
+                        pending.append((cleaner.segment(text, mode=mode), piece > 0))
+                        pending_chars += len(text)
+                        if pending_chars >= BATCH_CHARS:
+                            clean_pending()
             finally:
                 if stream is not sys.stdin.buffer:
                     stream.close()
         except InputError as exc:
+            clean_pending()  # what came before the bad input is written first
             print(f"cleaner: {exc}", file=sys.stderr)
             status = EXIT_IO
         except OSError as exc:
             if isinstance(exc, BrokenPipeError):
                 raise
+            clean_pending()
             print(f"cleaner: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
             status = EXIT_IO
+    clean_pending()
     out.flush()
     return status
 

@@ -108,3 +108,29 @@ def test_no_headline_option():
     assert kept[0] == "Council approves budget after long debate" and without == kept[2:]
     # The example page starts with a sentence, not a headline: nothing to leave out.
     assert run("--no-headline", str(EXAMPLE)).stdout == run(str(EXAMPLE)).stdout
+
+
+def test_many_files_are_cleaned_together_with_each_files_own_output(tmp_path):
+    # Several inputs are classified in one batch; the output is still each file's clean(),
+    # in order, and a bad file in the middle is reported while the others come through.
+    import cleaner
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><h1>Rates held</h1><p>"
+        + "The bank held rates. " * 30
+        + "</p></body></html>"
+    )
+    files = []
+    for i, content in enumerate([text, html, text.replace("Pompeo", "Blinken"), "Menu\n\nOne short line."]):
+        path = tmp_path / f"page{i}.{'html' if content is html else 'txt'}"
+        path.write_text(content, encoding="utf-8")
+        files.append(path)
+    out = run(str(files[0]), str(files[1]), str(tmp_path / "missing.txt"), str(files[2]), str(files[3]))
+    assert out.returncode == 1 and b"missing.txt" in out.stderr
+    expected = "".join(
+        cleaner.clean(p.read_text(encoding="utf-8")) + "\n"
+        for p in files
+        if cleaner.clean(p.read_text(encoding="utf-8"))
+    )
+    assert out.stdout.decode("utf-8") == expected
