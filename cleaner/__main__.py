@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 WHOLE_LIMIT = 8 << 20
 PIECE_LINES = 20_000
 HTML_LIMIT = 256 << 20
-# Inputs (files, or pieces of a large one) are cleaned together up to this much text: many
+# Inputs (files, or pieces of a large one) are classified together up to this much text: many
 # small files then go through Cleaner.predict_many's batches, several times faster than one
-# clean() per file, and the same output.
+# clean() or label() per file, and the same output.
 BATCH_CHARS = 2 << 20
 EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
 
@@ -147,58 +147,61 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
-    from cleaner.api import assemble
+    from cleaner.api import assemble, labeled_lines
 
     out = sys.stdout.buffer
     status = EXIT_OK
-    pending: list[tuple[Lines, bool]] = []  # segmented inputs waiting to be cleaned, in order
+    # Segmented inputs waiting to be classified together, in order: (file number, file name,
+    # lines, whether a later piece of a large input).
+    pending: list[tuple[int, str, Lines, bool]] = []
     pending_chars = 0
+    next_index: dict[int, int] = {}  # per file, the index of its next labelled line
 
-    def clean_pending() -> None:
+    def write_pending() -> None:
         nonlocal pending_chars
-        for (lines, later_piece), P in zip(pending, cleaner.predict_many([lines for lines, _ in pending])):
-            # A large input's later pieces start mid-page: no headline there.
-            cleaned = assemble(lines, cleaner.kept(lines, P, headline=True if later_piece else None))
-            if cleaned:
-                _write(out, cleaned + "\n")
+        for (number, name, lines, later_piece), P in zip(pending, cleaner.predict_many([p[2] for p in pending])):
+            if args.labels or args.json:
+                for line in labeled_lines(lines, P):
+                    index = next_index.get(number, 0)
+                    next_index[number] = index + 1
+                    if args.json:
+                        record = {"file": name, "index": index, "label": line.label, "score": round(line.score, 4),
+                                  "probabilities": {k: round(v, 4) for k, v in line.probabilities.items()},
+                                  "text": line.text}  # fmt: skip
+                        _write(out, json.dumps(record, ensure_ascii=False) + "\n")
+                    else:
+                        _write(out, f"{line.label}\t{line.score:.3f}\t{line.text}\n")
+            else:
+                # A large input's later pieces start mid-page: no headline there.
+                cleaned = assemble(lines, cleaner.kept(lines, P, headline=True if later_piece else None))
+                if cleaned:
+                    _write(out, cleaned + "\n")
         pending.clear()
         pending_chars = 0
 
-    for name in args.files or ["-"]:
-        index = 0
+    for number, name in enumerate(args.files or ["-"]):
         try:
             stream = _open(name)
             try:
                 for piece, (mode, text) in enumerate(_pieces(name, stream, args.mode)):
-                    if args.labels or args.json:
-                        for line in cleaner.label(text, mode=mode):
-                            if args.json:
-                                record = {"file": name, "index": index, "label": line.label, "score": round(line.score, 4),
-                                          "probabilities": {k: round(v, 4) for k, v in line.probabilities.items()},
-                                          "text": line.text}  # fmt: skip
-                                _write(out, json.dumps(record, ensure_ascii=False) + "\n")
-                            else:
-                                _write(out, f"{line.label}\t{line.score:.3f}\t{line.text}\n")
-                            index += 1
-                    else:
-                        pending.append((cleaner.segment(text, mode=mode), piece > 0))
-                        pending_chars += len(text)
-                        if pending_chars >= BATCH_CHARS:
-                            clean_pending()
+                    pending.append((number, name, cleaner.segment(text, mode=mode), piece > 0))
+                    pending_chars += len(text)
+                    if pending_chars >= BATCH_CHARS:
+                        write_pending()
             finally:
                 if stream is not sys.stdin.buffer:
                     stream.close()
         except InputError as exc:
-            clean_pending()  # what came before the bad input is written first
+            write_pending()  # what came before the bad input is written first
             print(f"cleaner: {exc}", file=sys.stderr)
             status = EXIT_IO
         except OSError as exc:
             if isinstance(exc, BrokenPipeError):
                 raise
-            clean_pending()
+            write_pending()
             print(f"cleaner: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
             status = EXIT_IO
-    clean_pending()
+    write_pending()
     out.flush()
     return status
 

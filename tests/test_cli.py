@@ -134,3 +134,11 @@ def test_many_files_are_cleaned_together_with_each_files_own_output(tmp_path):
         if cleaner.clean(p.read_text(encoding="utf-8"))
     )
     assert out.stdout.decode("utf-8") == expected
+    # --json: each file's own labels, its line index counting from 0.
+    records = [json.loads(line) for line in run("--json", *map(str, files)).stdout.splitlines()]
+    expected_records = [
+        (str(p), i, line.label, line.text)
+        for p in files
+        for i, line in enumerate(cleaner.label(p.read_text(encoding="utf-8")))
+    ]
+    assert [(r["file"], r["index"], r["label"], r["text"]) for r in records] == expected_records
