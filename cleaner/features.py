@@ -297,10 +297,9 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         group[todo[settled]] = held_by[settled]
         todo = todo[~settled]
         slot = (slot[~settled] + 1) & ((1 << bits) - 1)
-    else:
-        if len(todo):  # words made to collide (a round per key would be quadratic): sort instead
-            _, one_at, number = np.unique(keys, return_index=True, return_inverse=True)
-            return number.ravel(), one_at
+    if len(todo):  # words made to collide (a round per key would be quadratic): sort instead
+        _, one_at, number = np.unique(keys, return_index=True, return_inverse=True)
+        return number.ravel(), one_at
     holder = group == np.arange(n)
     number = np.cumsum(holder) - 1
     return number[group], np.flatnonzero(holder)
@@ -342,14 +341,21 @@ class _KeyTable:
         return self.find(values) >= 0
 
 
+def _list_word_keys(entries: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of the words in a list of entries, as :func:`_span_keys` keys a page's words
+    (an entry may read as several words, "e-mail", or none), and the entry each comes from."""
+    bits, low = _classify(_codepoints("\n".join(entries)))
+    ws, we = _word_spans(bits)
+    starts = np.cumsum([0] + [len(entry) + 1 for entry in entries[:-1]])
+    return _span_keys(_prefix_hash(low), ws, we), np.searchsorted(starts, ws, side="right") - 1
+
+
 @lru_cache(maxsize=16)
 def word_keys(words: tuple[str, ...]) -> _KeyTable:
     """The keys of a word list (as :func:`_span_keys` keys the words of a page)."""
     if not words:
         return _KeyTable(np.zeros(0, dtype=np.int64))
-    bits, low = _classify(_codepoints("\n".join(words)))
-    ws, we = _word_spans(bits)
-    return _KeyTable(np.unique(_span_keys(_prefix_hash(low), ws, we)))
+    return _KeyTable(np.unique(_list_word_keys(words)[0]))
 
 
 # Line endings that say "more" (after stripping " .:>)]", so "..." and "[…]" read as "" and "[…").
@@ -681,14 +687,11 @@ def _word_table(
     if not every:
         none = np.zeros(0, dtype=bool)
         return _KeyTable(np.zeros(0, dtype=np.int64)), none, none, scores
-    bits, low = _classify(_codepoints("\n".join(every)))
-    ws, we = _word_spans(bits)
+    span_keys, owner = _list_word_keys(every)
     # A listed "word" the features would read as several (or none) can never match: dropped.
-    starts = np.cumsum([0] + [len(w) + 1 for w in every[:-1]])
-    owner = np.searchsorted(starts, ws, side="right") - 1
     single = np.bincount(owner, minlength=len(every)) == 1
     keys = np.zeros(len(every), dtype=np.int64)
-    keys[owner] = _span_keys(_prefix_hash(low), ws, we)
+    keys[owner] = span_keys
     position = {w: i for i, w in enumerate(every)}
     in_vocab = np.zeros(len(every), dtype=bool)
     in_vocab[[position[w] for w in vocab]] = True
@@ -704,11 +707,12 @@ def _look_up(distinct_keys: np.ndarray, vocab: tuple[str, ...],
              lexicon: Lexicon | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Per distinct word: in the vocabulary, in the lexicon, its lexicon scores."""
     table, in_vocab, in_lexicon, scores = _word_table(vocab, lexicon)
+    if table.size == 0:
+        none = np.zeros(len(distinct_keys), dtype=bool)
+        return none, none, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
     at = table.find(distinct_keys)
     found = at >= 0
     at[~found] = 0
-    if table.size == 0:
-        return found, found, np.zeros((len(distinct_keys), len(_LEXICON_CLASSES)))
     return found & np.take(in_vocab, at), found & np.take(in_lexicon, at), np.take(scores, at, axis=0)
 
 
