@@ -136,7 +136,7 @@ def _write(out: BinaryIO, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cleaner.api import Cleaner
+    from cleaner.api import Cleaner, assemble, labeled_lines
 
     keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
     try:
@@ -147,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
-    from cleaner.api import assemble, labeled_lines
 
     out = sys.stdout.buffer
     status = EXIT_OK
