@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
+from cleaner import __version__
 from cleaner import decode as decoding
 from cleaner.model import CLASSES, ModelError
 
@@ -55,14 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--labels", action="store_true", help="print every line as label<TAB>score<TAB>text")
     out.add_argument("--json", action="store_true", help="print every line as a JSON object (JSON Lines)")
-    p.add_argument("--keep", default="body", help="labels to keep, comma-separated (default: body)")
+    p.add_argument("--keep", default="body",
+                   help=f"labels to keep, comma-separated, among {', '.join(CLASSES)} (default: body)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this (0-1)")
     p.add_argument("--no-headline", dest="headline", action="store_false",
                    help="leave out the article's headline (as AEB's articleBody and trafilatura do)")  # fmt: skip
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--html", dest="mode", action="store_const", const="html", help="treat input as HTML")
+    mode.add_argument("--html", dest="mode", action="store_const", const="html",
+                      help="treat input as HTML (default: detected from the input)")  # fmt: skip
     mode.add_argument("--text", dest="mode", action="store_const", const="text", help="treat input as plain text")
-    p.add_argument("--model", default=None, help="model file (.npz) from `python -m cleaner.train`")
+    p.add_argument("--model", default=None, help="text model file (.npz) from `python -m cleaner.train`")
+    p.add_argument("--html-model", default=None,
+                   help="HTML model file (.npz) from `python -m cleaner.train --renderings html`")  # fmt: skip
+    p.add_argument("--version", action="version", version=f"cleaner {__version__}")
     p.set_defaults(mode="auto")
     return p
 
@@ -99,20 +105,17 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
             raise InputError(f"{name}: HTML larger than {HTML_LIMIT >> 20} MB; split it or use --text")
         yield "html", decoding.decode(data)
         return
-    # Large text: decode incrementally (UTF-16 when the head says so; else UTF-8 with a BOM
-    # skipped and stray bytes read as cp1252).
-    utf16 = (
-        "utf-16"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-        else decoding.utf16_without_bom(head[:4096])
-    )
+    # Large text: decode incrementally, as decoding.decode would (the codec of a byte-order
+    # mark, or UTF-16 shown by its NULs; else UTF-8 with stray bytes read as cp1252).
+    bom = decoding.bom_codec(head)
+    codec, skip = bom if bom else (decoding.utf16_without_bom(head[:4096]), 0)
     decoder = (
-        codecs.getincrementaldecoder(utf16)(errors="replace")
-        if utf16
-        else codecs.getincrementaldecoder("utf-8-sig")(errors="cleaner-cp1252")
+        codecs.getincrementaldecoder(codec)(errors="replace")
+        if codec and codec != "utf-8"
+        else codecs.getincrementaldecoder("utf-8")(errors="cleaner-cp1252")
     )
     carry = ""
-    chunk = head + rest
+    chunk = head[skip:] + rest
     while chunk:
         carry += decoder.decode(chunk)
         lines = carry.split("\n")
@@ -131,8 +134,22 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
         yield "text", carry
 
 
+def display_name(name: str) -> str:
+    """A file name as valid text: bytes the file system name holds that are not UTF-8 (held
+    as surrogates by Python) shown as ``\\xNN``.
+
+    >>> display_name("caf\\udce9.txt")
+    'caf\\\\xe9.txt'
+    """
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _write(out: BinaryIO, text: str) -> None:
-    out.write(text.encode("utf-8", "surrogatepass"))
+    # An unbuffered stdout (python -u, PYTHONUNBUFFERED) may take part of the bytes: write the
+    # rest, so a reader that went away shows as a broken pipe, never as silently short output.
+    data = memoryview(text.encode("utf-8", "surrogatepass"))
+    while data:
+        data = data[out.write(data) or 0 :]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
 
     keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
     try:
-        cleaner = Cleaner(model=args.model, keep=keep, threshold=args.threshold, mode=args.mode, headline=args.headline)
+        cleaner = Cleaner(model=args.model, html_model=args.html_model, keep=keep, threshold=args.threshold,
+                          mode=args.mode, headline=args.headline)  # fmt: skip
+        if args.html_model:
+            cleaner.html_model  # noqa: B018  # a bad file fails here, before any output
     except ValueError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -164,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
                     index = next_index.get(number, 0)
                     next_index[number] = index + 1
                     if args.json:
-                        record = {"file": name, "index": index, "label": line.label, "score": round(line.score, 4),
+                        record = {"file": display_name(name), "index": index, "label": line.label, "score": round(line.score, 4),
                                   "probabilities": {k: round(v, 4) for k, v in line.probabilities.items()},
                                   "text": line.text}  # fmt: skip
                         _write(out, json.dumps(record, ensure_ascii=False) + "\n")
@@ -221,9 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         parser.error("--threshold takes a number between 0 and 1")
-    unknown = [k for k in args.keep.split(",") if k.strip() and k.strip() not in CLASSES]
-    if unknown:
-        parser.error(f"--keep takes labels among {', '.join(CLASSES)}; got {', '.join(unknown)}")
+    keep = [k.strip() for k in args.keep.split(",") if k.strip()]
+    unknown = [k for k in keep if k not in CLASSES]
+    if unknown or not keep:
+        parser.error(f"--keep takes labels among {', '.join(CLASSES)}; got {', '.join(unknown) or 'none'}")
     try:
         return run(args)
     except BrokenPipeError:

@@ -32,6 +32,10 @@ class LabeledLine:
     ``label`` is one of ``body``, ``comment``, ``related``, ``boilerplate``, or ``blank``
     for an empty line; ``probabilities`` maps every class to its probability (empty for
     blank lines); ``score`` is the probability of ``label``.
+
+    >>> line = LabeledLine(0, "Leave a Reply", "comment", {"body": 0.1, "comment": 0.9})
+    >>> line.score, line.text + line.end
+    (0.9, 'Leave a Reply\\n')
     """
 
     index: int
@@ -71,15 +75,11 @@ class Cleaner:
                  keep: Iterable[str] = ("body",), threshold: float | None = None, mode: Mode = "auto",
                  headline: bool = True):  # fmt: skip
         self.keep = _check_keep(keep)
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
-        if mode not in ("auto", "text", "html"):
-            raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
-        self.threshold = threshold
-        self.mode = mode
+        self.threshold = _check_threshold(threshold)
+        self.mode = _check_mode(mode)
         self.headline = headline
         self.model = model_io.load(model or model_io.DEFAULT_MODEL, feature_names=features.feature_names(),
-                                   context_feature_names=features.context_names(LABELS))  # fmt: skip
+                                   context_feature_names=features.context_names(LABELS), kind="text")  # fmt: skip
         self._html_model_path = html_model or model_io.DEFAULT_HTML_MODEL
         self._html_model: model_io.Model | None = None
         self._lock = threading.Lock()
@@ -92,25 +92,37 @@ class Cleaner:
                 if self._html_model is None:
                     self._html_model = model_io.load(
                         self._html_model_path, feature_names=features.html_feature_names(),
-                        context_feature_names=features.context_names(LABELS, containers=True),
+                        context_feature_names=features.context_names(LABELS, containers=True), kind="html",
                     )  # fmt: skip
         return self._html_model
 
     # -- the pipeline: segment, features, predict ---------------------------------------------
 
     def segment(self, text: str | bytes, *, mode: Mode | None = None) -> Lines:
-        """Decode and split the input into lines (HTML is parsed when detected or forced)."""
+        """Decode and split the input into lines (HTML is parsed when detected or forced).
+
+        >>> Cleaner().segment("Title\\n\\nFirst paragraph.").text
+        ['Title', '', 'First paragraph.']
+        """
+        if not isinstance(text, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"cleaner takes text as str or bytes, not {type(text).__name__}")
         text = decode(text)
-        mode = mode or self.mode
+        mode = self.mode if mode is None else _check_mode(mode)
         if mode == "html" or (mode == "auto" and looks_like_html(text)):
             return segment_html(text)
         return segment_text(text)
 
     def predict(self, lines: Lines) -> np.ndarray:
-        """Class probabilities of the non-blank lines (rows in line order). HTML lines (with
-        their DOM context) go to the HTML model, plain text lines to the text model. Inputs
-        longer than two pages of PAGE_LINES lines are read in windows of about PAGE_LINES,
-        cut where a paragraph starts: each is read as a page, and memory stays bounded."""
+        """Class probabilities of the non-blank lines (rows in line order, columns
+        ``LABELS``). HTML lines (with their DOM context) go to the HTML model, plain text
+        lines to the text model. Inputs longer than two pages of PAGE_LINES lines are read in
+        windows of about PAGE_LINES, cut where a paragraph starts: each is read as a page,
+        and memory stays bounded.
+
+        >>> c = Cleaner()
+        >>> c.predict(c.segment("Home | News\\n\\nThe council met on Tuesday.")).shape
+        (2, 4)
+        """
         if not _read_in_windows(lines):
             return self._predict(lines)
         parts = []
@@ -174,10 +186,17 @@ class Cleaner:
 
     def kept(self, lines: Lines, P: np.ndarray, *, keep: Iterable[str] | None = None,
              threshold: float | None = None, headline: bool | None = None) -> np.ndarray:  # fmt: skip
-        """Which lines ``clean`` keeps, given their probabilities from :meth:`predict`;
-        ``keep``, ``threshold`` and ``headline`` override the instance's settings."""
+        """Which lines ``clean`` keeps (one flag per line, blank lines too), given their
+        probabilities from :meth:`predict`; ``keep``, ``threshold`` and ``headline`` override
+        the instance's settings.
+
+        >>> c = Cleaner()
+        >>> lines = c.segment("Home | News\\n\\nThe council met on Tuesday to approve the budget.")
+        >>> c.kept(lines, c.predict(lines)).tolist()
+        [False, False, True]
+        """
         keep_t = self.keep if keep is None else _check_keep(keep)
-        threshold = self.threshold if threshold is None else threshold
+        threshold = self.threshold if threshold is None else _check_threshold(threshold)
         cols = [LABELS.index(k) for k in keep_t]
         if threshold is None:
             wanted = np.zeros(len(LABELS), dtype=bool)
@@ -197,13 +216,21 @@ class Cleaner:
     # -- public ----------------------------------------------------------------------------
 
     def label(self, text: str | bytes, *, mode: Mode | None = None) -> list[LabeledLine]:
-        """Label every line; see :func:`cleaner.label`."""
+        """Label every line; see :func:`cleaner.label`.
+
+        >>> [x.label for x in Cleaner().label("Home | News\\n\\nThe council met on Tuesday to approve the budget.")]
+        ['boilerplate', 'blank', 'body']
+        """
         lines = self.segment(text, mode=mode)
         return labeled_lines(lines, self.predict(lines))
 
     def clean(self, text: str | bytes, *, keep: Iterable[str] | None = None, threshold: float | None = None,
               mode: Mode | None = None, headline: bool | None = None) -> str:  # fmt: skip
-        """The kept lines; see :func:`cleaner.clean`."""
+        """The kept lines; see :func:`cleaner.clean`.
+
+        >>> Cleaner(keep=("body", "comment")).clean("The council met on Tuesday to approve the budget.\\nLeave a Reply")
+        'The council met on Tuesday to approve the budget.\\nLeave a Reply'
+        """
         lines = self.segment(text, mode=mode)
         return assemble(lines, self.kept(lines, self.predict(lines), keep=keep, threshold=threshold, headline=headline))
 
@@ -216,6 +243,9 @@ class Cleaner:
         >>> Cleaner().clean_many(["Home | News\\n\\nThe council met on Tuesday to approve the new budget for schools.", ""])
         ['The council met on Tuesday to approve the new budget for schools.', '']
         """
+        if keep is not None:  # checked before the work, not after it
+            _check_keep(keep)
+        _check_threshold(threshold)
         pages = [self.segment(text, mode=mode) for text in texts]
         return [
             assemble(lines, self.kept(lines, P, keep=keep, threshold=threshold, headline=headline))
@@ -339,6 +369,18 @@ def _check_keep(keep: Iterable[str]) -> tuple[str, ...]:
     if unknown or not keep:
         raise ValueError(f"keep takes labels among {', '.join(LABELS)}; got {', '.join(map(repr, unknown)) or 'none'}")
     return keep
+
+
+def _check_threshold(threshold: float | None) -> float | None:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # NaN fails too
+        raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
+    return threshold
+
+
+def _check_mode(mode: str) -> Mode:
+    if mode not in ("auto", "text", "html"):
+        raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
+    return mode  # type: ignore[return-value]
 
 
 _default: Cleaner | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
-__all__ = ["decode", "looks_binary"]
+__all__ = ["bom_codec", "decode", "looks_binary", "web_charset"]
 
 
 def _cp1252_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
@@ -41,17 +42,48 @@ def utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+def bom_codec(head: bytes) -> tuple[str, int] | None:
+    """The codec a byte-order mark at the start of ``head`` names, and the mark's length.
+
+    >>> bom_codec(b"\\xff\\xfe\\x00\\x00a\\x00\\x00\\x00")
+    ('utf-32-le', 4)
+    """
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    return None
+
+
+# Printable ASCII, then escapes that escape codecs would rewrite.
+_ASCII_PROBE = bytes(range(0x20, 0x7F)).replace(b"\\", b"") + b"\t\n\r\\n\\u0041"
+
+
+@lru_cache(maxsize=64)
+def web_charset(label: str) -> str | None:
+    """The codec for a charset a page declares, or None to ignore the declaration: unknown
+    names, and codecs that would not read the page's ASCII markup as ASCII (EBCDIC, UTF-7,
+    unicode-escape). A declared UTF-16 or UTF-32 means UTF-8, as browsers read it (a page
+    whose bytes really are UTF-16 carries a byte-order mark or NULs, both caught before).
+
+    >>> web_charset("Windows-1252"), web_charset("utf-16le"), web_charset("unicode-escape")
+    ('cp1252', 'utf-8', None)
+    """
+    try:
+        codec = codecs.lookup(label.strip().lower()).name
+        if codec.startswith(("utf-16", "utf-32")):
+            return "utf-8"
+        return codec if _ASCII_PROBE.decode(codec) == _ASCII_PROBE.decode("ascii") else None
+    except (LookupError, UnicodeDecodeError):  # LookupError too for codecs that are not text encodings
+        return None
+
+
 def _declared_charset(head: bytes) -> str | None:
     match = _META_CHARSET.search(head)
     if not match:
         return None
-    name = match.group(1).decode("ascii", "replace").lower()
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        return None
+    codec = web_charset(match.group(1).decode("ascii", "replace"))
     # A page that declares UTF-8 but failed strict UTF-8 is damaged UTF-8, not another codec.
-    return None if codec in ("utf-8", "utf-16", "utf-32") else codec
+    return None if codec == "utf-8" else codec
 
 
 def decode(data: bytes | bytearray | memoryview | str) -> str:
@@ -71,9 +103,10 @@ def decode(data: bytes | bytearray | memoryview | str) -> str:
     if isinstance(data, str):
         return data
     data = bytes(data)
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, "replace")
+    found = bom_codec(data)
+    if found:
+        codec, length = found
+        return data[length:].decode(codec, "replace")
     utf16 = utf16_without_bom(data[:4096])
     if utf16:
         return data.decode(utf16, "replace")
@@ -100,7 +133,7 @@ def looks_binary(data: bytes) -> bool:
     (False, False)
     """
     head = bytes(data[:8192])
-    if any(head.startswith(bom) for bom, _ in _BOMS) or utf16_without_bom(head[:4096]):
+    if bom_codec(head) or utf16_without_bom(head[:4096]):
         return False
     if head.startswith((b"\x1f\x8b", b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
         return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -164,27 +165,45 @@ def save(path: str | Path, model: Model) -> str:
     return digest
 
 
+def _advice(path: Path) -> str:
+    """How to get a good file back: reinstall for a shipped model, retrain for one's own."""
+    shipped = path.resolve() in (DEFAULT_MODEL, DEFAULT_HTML_MODEL)
+    return (
+        _RESTORE if shipped else "retrain it with `python -m cleaner.train --out FILE` (which writes FILE.sha256 too)"
+    )
+
+
 def load(path: str | Path, *, feature_names: list[str] | None = None,
-         context_feature_names: list[str] | None = None) -> Model:  # fmt: skip
+         context_feature_names: list[str] | None = None, kind: str | None = None) -> Model:  # fmt: skip
     """Load and verify a model file (and, when given, that it was made for these features and
-    second-pass context features).
+    second-pass context features, and is a ``kind`` model: ``"text"`` or ``"html"``).
 
     >>> load("no/such/model.npz")
     Traceback (most recent call last):
     ...
-    cleaner.model.ModelError: model file no/such/model.npz: cannot be read (No such file or directory); reinstall cleaner to restore the shipped model, or retrain it with `python -m cleaner.train`
+    cleaner.model.ModelError: model file no/such/model.npz: cannot be read (No such file or directory); retrain it with `python -m cleaner.train --out FILE` (which writes FILE.sha256 too)
     """
     path = Path(path)
+    checksum_file = path.with_name(path.name + ".sha256")
+    advice = _advice(path)
     try:
         data = path.read_bytes()
-        expected = path.with_name(path.name + ".sha256").read_text(encoding="ascii").split()[0]
     except OSError as exc:
-        raise ModelError(f"model file {path}: cannot be read ({exc.strerror or exc}); {_RESTORE}") from None
+        raise ModelError(f"model file {path}: cannot be read ({exc.strerror or exc}); {advice}") from None
+    try:
+        expected = checksum_file.read_text(encoding="ascii").split()[0]
+    except OSError as exc:
+        raise ModelError(f"model file {path}: its checksum file {checksum_file} cannot be read "
+                         f"({exc.strerror or exc}); {advice}") from None  # fmt: skip
+    except (UnicodeDecodeError, IndexError):
+        raise ModelError(f"model file {path}: its checksum file {checksum_file} holds no checksum; {advice}") from None
     if sha256_of(data) != expected:
-        raise ModelError(f"model file {path}: checksum mismatch, the file is corrupted or was changed; {_RESTORE}")
+        raise ModelError(f"model file {path}: checksum mismatch, the file is corrupted or was changed; {advice}")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             header = json.loads(npz["header"].tobytes().decode())
+            if not isinstance(header, dict):
+                raise ValueError("its header is not a JSON object")
             passes = []
             for st in range(int(header.get("passes", 1))):
                 # Format 1 stored one network per pass as "s{pass}_..."; format 2 "s{pass}_m{member}_...".
@@ -198,19 +217,25 @@ def load(path: str | Path, *, feature_names: list[str] | None = None,
             if "lexicon_words" in npz.files:
                 lexicon = Lexicon(tuple(str(w) for w in npz["lexicon_words"]), npz["lexicon_scores"].astype(np.float64))
             model = Model(header, tuple(passes), tuple(str(v) for v in npz["vocab"]), str(path), lexicon)
-    except (ValueError, KeyError, OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model file {path}: not a cleaner model ({exc}); {_RESTORE}") from None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors.
+        raise ModelError(f"model file {path}: not a cleaner model ({exc}); {advice}") from None
     if header.get("format_version") not in (1, FORMAT_VERSION):
         raise ModelError(
-            f"model file {path}: format {header.get('format_version')}, this cleaner reads {FORMAT_VERSION}; {_RESTORE}"
+            f"model file {path}: format {header.get('format_version')}, this cleaner reads {FORMAT_VERSION}; {advice}"
         )
+    if kind is not None and header.get("kind", kind) != kind:
+        names = {"html": "an HTML", "text": "a text"}
+        option = "html_model= (cleaner --html-model)" if header["kind"] == "html" else "model= (cleaner --model)"
+        raise ModelError(f"model file {path}: {names.get(header['kind'], 'another')} model, given as "
+                         f"{names.get(kind, kind)} model; pass it as {option}")  # fmt: skip
     context_ok = (
         context_feature_names is None
         or int(header.get("passes", 1)) == 1
         or list(header.get("context_feature_names", [])) == list(context_feature_names)
     )
     if (feature_names is not None and list(header.get("feature_names", [])) != list(feature_names)) or not context_ok:
-        raise ModelError(f"model file {path}: made for other features than this cleaner computes; {_RESTORE}")
+        raise ModelError(f"model file {path}: made for other features than this cleaner computes; {advice}")
     return model
 
 

@@ -117,6 +117,8 @@ def segment_text(text: str) -> Lines:
     >>> lines.text, lines.end
     (['Title', '', 'Body one.', 'Body two.'], ['\\r\\n', '\\n', '\\n', ''])
     """
+    if not text:
+        return Lines([], [], np.zeros(0, dtype=np.int64))
     if "\r" in text:
         parts = _LINE_SPLIT.split(text)
         content = parts[0::2]
@@ -170,6 +172,10 @@ _MAX_TOKENS = 24
 _HTML_SNIFF = re.compile(
     r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|span|a\s|table|script|br|h[1-6]|ul|li)\b", re.I
 )
+_HTML_CLOSE = re.compile(r"</(?:html|head|body|title|div|p|span|a|table|script|style|h[1-6]|ul|ol|li|td|tr)\s*>", re.I)
+_HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.I)
+# Comments and <?xml ...?> declarations a page may open with, however long.
+_LEADING_COMMENTS = re.compile(r"(?:\s|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z))*", re.S)
 
 
 def _collapse_spaces(text: str) -> str:
@@ -193,15 +199,23 @@ def _whitespace() -> str:
 
 
 def looks_like_html(text: str) -> bool:
-    """Guess whether ``text`` is HTML from its first 2 KiB.
+    """Guess whether ``text`` is HTML from its first 2 KiB after any leading comments.
 
     >>> looks_like_html("<!DOCTYPE html><html><body><p>Hi</p></body></html>")
     True
-    >>> looks_like_html("Prices rose 3% <in> March.")
+    >>> looks_like_html("<p>The council met on Tuesday.</p>")
+    True
+    >>> looks_like_html("Prices rose 3% <in> March. Wrap it in <p> and use <br> for a break.")
     False
     """
-    head = text[:2048]
-    return len(_HTML_SNIFF.findall(head)) >= 2 or head.lstrip()[:14].lower().startswith("<!doctype html")
+    start = _LEADING_COMMENTS.match(text, 0, 1 << 16).end()
+    head = text[start : start + 2048]
+    if _HTML_START.match(head):
+        return True
+    opening, closing = len(_HTML_SNIFF.findall(head)), len(_HTML_CLOSE.findall(head))
+    # Markup starts with a tag, or has end tags among several tags; text that mentions tags
+    # ("wrap it in <p> and use <br>", a code sample's "<script ...></script>") has few.
+    return _HTML_SNIFF.match(head) is not None or (closing >= 1 and opening + closing >= 3) or opening >= 4
 
 
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements
@@ -232,6 +246,12 @@ def _hidden_style(style: str) -> bool:
 # tried in time proportional to the text up to the next "<", so unclosed "<a<a<a…" stays linear.
 _TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)(?![^\s/<>])[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+# Elements whose end tag is optional: the next sibling closes them ("<li>a<li>b" is two items,
+# not one inside the other), so they never add nesting.
+_CLOSED_BY_SIBLINGS = frozenset(
+    "p li dt dd option optgroup tr td th thead tbody tfoot colgroup caption rb rt rtc rp".split()
+)
+_FOREIGN = frozenset(("svg", "math"))  # the only content where "<x/>" closes itself
 _NESTING_CHECK_TAGS = 20_000  # fewer tags cannot nest deep enough to matter
 MAX_NESTING = 3_000
 
@@ -239,23 +259,29 @@ MAX_NESTING = 3_000
 def _limit_nesting(html: str) -> str:
     """Drop the tags nested deeper than MAX_NESTING. The HTML parser's tree building is
     quadratic in nesting depth (a page of 100,000 nested <div>s takes minutes), while no real
-    page nests anywhere near this deep; the text inside the dropped tags is kept."""
+    page nests anywhere near this deep; the text inside the dropped tags is kept. Depth is
+    counted as the parser will build it: "<div/>" opens a div (HTML ignores the slash outside
+    SVG and MathML), and elements closed by their next sibling do not nest."""
     if html.count("<") < _NESTING_CHECK_TAGS:
         return html
-    depth = 0
+    depth = foreign = 0
     cut: list[tuple[int, int]] = []
     for m in _TAG.finditer(html):
         closing, name, self_closing = m.group(1), m.group(2).lower(), m.group(3)
-        if name in _VOID or self_closing:
+        if name in _VOID or name in _CLOSED_BY_SIBLINGS or (self_closing and foreign):
             continue
         if closing:
             if depth > MAX_NESTING:
                 cut.append(m.span())
             depth = max(depth - 1, 0)
+            if name in _FOREIGN:
+                foreign = max(foreign - 1, 0)
         else:
             depth += 1
             if depth > MAX_NESTING:
                 cut.append(m.span())
+            if name in _FOREIGN:
+                foreign += 1
     if not cut:
         return html
     pieces, last = [], 0

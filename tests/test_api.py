@@ -81,6 +81,7 @@ def test_bytes_input_any_encoding():
 
 def test_empty_and_whitespace():
     assert cleaner.clean("") == ""
+    assert cleaner.label("") == [] == cleaner.label("", mode="html")  # no line, no entry
     assert cleaner.clean("   \n\n\t\n") == ""
     assert [x.label for x in cleaner.label("  \n")] == ["blank"]
 
@@ -92,6 +93,24 @@ def test_bad_settings_are_clear_errors():
         Cleaner(threshold=2)
     with pytest.raises(ValueError, match="mode"):
         Cleaner(mode="pdf")
+
+
+def test_bad_settings_per_call_are_the_same_clear_errors():
+    c = Cleaner()
+    for call in (c.clean, c.clean_many, cleaner.clean):
+        text = ["x"] if call is c.clean_many else "x"
+        with pytest.raises(ValueError, match="threshold"):
+            call(text, threshold=5)
+        with pytest.raises(ValueError, match="threshold"):
+            call(text, threshold=float("nan"))
+        with pytest.raises(ValueError, match="mode"):
+            call(text, mode="HTML")
+        with pytest.raises(ValueError, match="keep"):
+            call(text, keep=())
+    with pytest.raises(ValueError, match="mode"):
+        cleaner.label("x", mode="xml")
+    with pytest.raises(TypeError, match="str or bytes, not int"):
+        cleaner.clean(123)  # bytes(123) would be 123 NULs
 
 
 def test_cleaner_is_safe_to_share_between_threads():

@@ -1,3 +1,4 @@
+import io
 import json
 import os
 import subprocess
@@ -81,6 +82,48 @@ def test_broken_pipe_is_a_clear_message():
     )
     assert proc.stdout.count(b"\n") == 1
     assert b"Traceback" not in proc.stderr
+
+
+def test_an_unbuffered_stdout_closed_early_is_a_broken_pipe_too():
+    # Under python -u (or PYTHONUNBUFFERED) a write may take only part of the bytes; ignoring
+    # the rest made `cleaner big.txt | head -1` exit 0 with silently short output.
+    article = ("The council approved the new budget on Tuesday after a long debate. " * 3 + "\n\n") * 2_000
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "cleaner"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, env=env)  # fmt: skip
+    proc.stdin.write(article.encode())
+    proc.stdin.close()
+    assert proc.stdout.read(10) == b"The counci"
+    proc.stdout.close()
+    assert proc.wait() == 1
+    assert b"broken pipe" in proc.stderr.read()
+
+
+def test_large_text_in_any_byte_order_mark_is_decoded_in_pieces(monkeypatch):
+    from cleaner import __main__ as cli
+
+    monkeypatch.setattr(cli, "WHOLE_LIMIT", 4096)  # read in pieces past 4 KiB
+    monkeypatch.setattr(cli, "PIECE_LINES", 50)
+    text = "".join(f"Line {i}: the council met again, café ünïcode.\n" for i in range(400))
+    for codec in ("utf-32", "utf-16", "utf-8-sig", "utf-16-le"):  # utf-16-le: no mark, told by its NULs
+        pieces = list(cli._pieces("page.txt", io.BytesIO(text.encode(codec)), "auto"))
+        assert len(pieces) > 2 and "".join(t for _, t in pieces) == text, codec
+
+
+def test_version_empty_labels_and_odd_file_names(tmp_path):
+    assert run("--version").stdout.startswith(b"cleaner ")
+    assert run("--labels").stdout == run("--json").stdout == b""  # empty input: no line, no record
+    name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt")  # not UTF-8: a file system may hold any bytes
+    Path(name).write_bytes(EXAMPLE.read_bytes())
+    out = run("--json", name)
+    first = json.loads(out.stdout.decode("utf-8").split("\n")[0])  # valid UTF-8 JSON
+    assert first["file"].endswith("caf\\xe9.txt") and first["index"] == 0
+
+
+def test_a_bad_html_model_fails_before_any_output(tmp_path):
+    out = run("--html-model", str(tmp_path / "absent.npz"), str(EXAMPLE))
+    assert out.returncode == 1 and out.stdout == b""
+    assert out.stderr.decode().count("\n") == 1 and "absent.npz" in out.stderr.decode()
 
 
 def test_large_text_is_streamed_in_pieces(tmp_path):

@@ -49,6 +49,36 @@ def test_model_for_other_features_is_refused(tmp_path):
             Cleaner(model=path)
 
 
+def test_bad_model_files_are_clear_errors_naming_the_file(tmp_path):
+    def refused(data: bytes, checksum: bytes | None) -> str:
+        path = tmp_path / "mine.npz"
+        path.write_bytes(data)
+        sha = tmp_path / "mine.npz.sha256"
+        sha.unlink(missing_ok=True)
+        if checksum is not None:
+            sha.write_bytes(checksum)
+        with pytest.raises(ModelError) as error:
+            Cleaner(model=path)
+        assert "mine.npz" in str(error.value)
+        return str(error.value)
+
+    def checksum(data: bytes) -> bytes:
+        return (model_io.sha256_of(data) + "  mine.npz\n").encode()
+
+    shipped = model_io.DEFAULT_MODEL.read_bytes()
+    assert "mine.npz.sha256 cannot be read" in refused(shipped, None)
+    assert "holds no checksum" in refused(shipped, b"")
+    assert "holds no checksum" in refused(shipped, b"\xff\xfe")
+    assert "not a cleaner model" in refused(b"PK\x03\x04junk", checksum(b"PK\x03\x04junk"))
+    buf = io.BytesIO()
+    np.savez(buf, header=np.frombuffer(b"[1]", dtype=np.uint8))
+    assert "not a cleaner model" in refused(buf.getvalue(), checksum(buf.getvalue()))
+    # A user's own model is retrained, not restored by reinstalling.
+    assert "reinstall" not in refused(b"x", checksum(b"y")) and "--out" in refused(b"x", checksum(b"y"))
+    html = model_io.DEFAULT_HTML_MODEL.read_bytes()
+    assert "an HTML model" in refused(html, checksum(html)) and "html_model" in refused(html, checksum(html))
+
+
 def _page(i: int) -> dict:
     lines = [
         {"text": "Home | News | Sport | Contact", "label": "boilerplate"},

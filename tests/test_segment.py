@@ -51,7 +51,23 @@ def test_segment_html_survives_deep_nesting_and_garbage():
 def test_looks_like_html():
     assert looks_like_html("<!doctype html><p>x")
     assert looks_like_html("<html><body><div>x</div></body></html>")
+    assert looks_like_html("<html></html>")
+    assert looks_like_html("<p>A fragment: one paragraph of a page.</p>")
+    assert looks_like_html("<!-- " + "generated " * 400 + "-->\n<?xml version='1.0'?>\n<!DOCTYPE html><p>x</p>")
     assert not looks_like_html("Plain text with a <tag> in it.")
+    # Text about markup is text: no end tags, or one code sample.
+    assert not looks_like_html("To make a paragraph, wrap it in <p> and use <br> for a line break.")
+    assert not looks_like_html('Add this line:\n<script src="vendor/blanket.js"></script>\nand run the tests.')
+
+
+def test_declared_charsets_are_read_as_browsers_do():
+    page = b'<html><head><meta charset="%s"></head><body><p>caf\xe9 and more</p></body></html>'
+    assert "café and more" in decode(page % b"windows-1252")
+    # A declared UTF-16 is read as UTF-8 (these bytes are not UTF-16); codecs that would not
+    # read the markup's ASCII as ASCII are ignored, not applied.
+    for charset in (b"utf-16le", b"unicode-escape", b"utf-7", b"cp037"):
+        assert "caf" in decode(page % charset) and "<p>" in decode(page % charset), charset
+    assert "write \\n here" in decode(b'<meta charset="unicode-escape"><p>write \\n here \xe9</p>')
 
 
 def test_decode_order():
