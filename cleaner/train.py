@@ -1,11 +1,13 @@
 """Train the line classifier from corpus pages and write a model file.
 
-    python -m cleaner.train                                   # the shipped text model
     python -m cleaner.train --data my-pages.jsonl.gz --out my-model.npz
+    python -m cleaner.train --out cleaner/models/text.npz     # the shipped text model, from the corpus
+    python -m cleaner.train --renderings html --out cleaner/models/html.npz
 
 Pages are corpus records (JSONL, plain, gzipped or xz, one page a line): ``{"rendering": ...,
 "lines": [{"text": ..., "label": ...}, ...]}`` with labels ``body``, ``comment``,
-``related``, ``boilerplate`` and an empty label for blank lines. Training is seeded: the
+``related``, ``boilerplate`` and an empty label ("" or null) for blank lines. Bad data stops
+training with the file and line named (:class:`DataError`). Training is seeded: the
 same data and seed give the same weights. Needs scikit-learn (``pip install cleaner[train]``).
 """
 
@@ -16,15 +18,20 @@ import gzip
 import hashlib
 import json
 import lzma
+import math
 import sys
 import time
+import warnings
+import zlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from cleaner import features
-from cleaner.model import CLASSES, DEFAULT_HTML_MODEL, DEFAULT_MODEL, FORMAT_VERSION, Ensemble, Model, Network, save
+from cleaner.model import CLASSES, FORMAT_VERSION, Ensemble, Model, Network, save
 from cleaner.segment import Dom, Lines, segment_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +52,83 @@ PRECLEANED_SHARE = 0.2
 # accuracy). The HTML model keeps 64: with 32, its dev body tokens fell (.970 -> .960), and
 # its networks are a small part of its time.
 HIDDEN = {"text": 32, "html": 64}
+VALIDATION_FRACTION = 0.1  # of each network's lines, held out for early stopping
+# Lines each class needs in the data a network is fitted on: a network learns only the classes
+# it sees, and scikit-learn's stratified validation split needs a few lines of each.
+MIN_CLASS_LINES = 10
+DOM_FIELDS_NEEDED = ("tag", "depth", "heading", "flags", "link_chars", "block", "tokens")
+# Optional page fields that must have a certain JSON type: (Python types, what JSON calls them).
+PAGE_FIELD_TYPES = {"id": ((str, int), "a string or a number"), "domain": ((str,), "a string"),
+                    "weight": ((int, float), "a number")}  # fmt: skip
+JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+              bool: "true or false", type(None): "null"}  # fmt: skip
+
+
+class DataError(ValueError):
+    """Training data that cannot be used; the message names the file (and line) at fault."""
+
+
+def json_type(value: object) -> str:
+    """What JSON calls the type of a parsed value: "an object", "a list", "null", ..."""
+    return JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def line_problem(line: object, dom_width: int | None) -> str | None:
+    """What is wrong with one entry of a page's ``lines``, or None. ``dom_width``: the length
+    of each line's ``dom`` list on an html page (None on text pages)."""
+    if not isinstance(line, dict):
+        return f"a line must be a JSON object, not {json_type(line)}"
+    text = line.get("text")
+    if not isinstance(text, str):
+        return 'no "text"' if "text" not in line else f'"text" must be a string, not {json_type(text)}'
+    if "\n" in text or "\r" in text:
+        return '"text" holds a line break (each line of the page is an entry of its own)'
+    expected = f"expected one of {', '.join(CLASSES)}"
+    if "label" not in line:
+        return f'no "label" ({expected}; "" or null on a blank line)'
+    label = line["label"]
+    if label not in CLASSES and not (label in ("", None) and not text.strip()):
+        if label in ("", None):
+            return f"empty label on a non-blank line ({expected})"
+        return f"unknown label {label!r} ({expected})"
+    if dom_width is not None and not (isinstance(line.get("dom"), list) and len(line["dom"]) == dom_width):
+        return f'"dom" must be a list of {dom_width} values, one per "dom_fields" entry'
+    return None
+
+
+def record_problem(rec: object) -> str | None:
+    """What is wrong with a corpus record as read from its file, or None when it can be
+    trained on. (A record ``"derived_from": "html"`` has no lines of its own: they are the
+    preceding html record's, checked with it.)
+
+    >>> record_problem({"lines": [{"text": "Hello", "label": "body"}, {"text": "", "label": ""}]}) is None
+    True
+    >>> record_problem({"lines": [{"text": "", "label": None}, {"text": "Hello", "label": "main"}]})
+    "lines[1]: unknown label 'main' (expected one of body, comment, related, boilerplate)"
+    """
+    if not isinstance(rec, dict):
+        return f"a page must be a JSON object, not {json_type(rec)}"
+    for key, (types, name) in PAGE_FIELD_TYPES.items():
+        if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool)):
+            return f'"{key}" must be {name}, not {json_type(rec[key])}'
+    if rec.get("derived_from") == "html":
+        return None
+    if "lines" not in rec:
+        return 'no "lines" (a list of {"text": ..., "label": ...} objects)'
+    lines = rec["lines"]
+    if not isinstance(lines, list):
+        return f'"lines" must be a list, not {json_type(lines)}'
+    dom_width = None
+    if rec.get("rendering") == "html":
+        fields = rec.get("dom_fields")
+        if not isinstance(fields, list) or not all(name in fields for name in DOM_FIELDS_NEEDED):
+            return f'an html page needs "dom_fields" naming {", ".join(DOM_FIELDS_NEEDED)}'
+        dom_width = len(fields)
+    for i, line in enumerate(lines):
+        problem = line_problem(line, dom_width)
+        if problem:
+            return f"lines[{i}]: {problem}"
+    return None
 
 
 def text_own_lines(html_record: dict, paragraph_breaks: bool) -> list[dict]:
@@ -62,8 +146,9 @@ def text_own_lines(html_record: dict, paragraph_breaks: bool) -> list[dict]:
     return out
 
 
-def iter_records(path: Path):
-    """Corpus records of a JSONL file (plain, ``.gz`` or ``.xz``), one page each.
+def iter_records(path: Path) -> Iterator[dict]:
+    """Corpus records of a JSONL file (plain, ``.gz`` or ``.xz``), one page each, every one
+    checked (:func:`record_problem`); a bad one raises :class:`DataError` naming its line.
 
     A record may say ``"derived_from": "html"`` (our corpus stores its text-own rendering
     so): its lines are then the preceding html record's, with blank lines between blocks
@@ -71,25 +156,35 @@ def iter_records(path: Path):
     """
     opener = {".gz": gzip.open, ".xz": lzma.open}.get(path.suffix, open)
     html_record = None
-    with opener(path, "rt", encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if rec.get("rendering") == "html":
-                html_record = rec
-            if rec.get("derived_from") == "html":
-                if html_record is None or html_record.get("id") != rec.get("id"):
-                    raise SystemExit(
-                        f"{path}:{n}: page {rec.get('id')} refers to an html record that does not precede it"
-                    )
-                rec = dict(rec, lines=text_own_lines(html_record, rec.get("paragraph_breaks", True)))
-                del rec["derived_from"]
-                rec.pop("paragraph_breaks", None)
-            yield rec
+    try:
+        with opener(path, "rb") as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    raise DataError(f"{path}:{n}: not UTF-8 text") from None
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+                problem = record_problem(rec)
+                if problem:
+                    raise DataError(f"{path}:{n}: {problem}")
+                if rec.get("rendering") == "html":
+                    html_record = rec
+                if rec.get("derived_from") == "html":
+                    if html_record is None or html_record.get("id") != rec.get("id"):
+                        raise DataError(
+                            f"{path}:{n}: page {rec.get('id')} refers to an html record that does not precede it"
+                        )
+                    rec = dict(rec, lines=text_own_lines(html_record, rec.get("paragraph_breaks", True)))
+                    del rec["derived_from"]
+                    rec.pop("paragraph_breaks", None)
+                yield rec
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:  # unreadable, corrupt or cut short
+        raise DataError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def read_records(paths: list[Path], renderings: tuple[str, ...]) -> list[dict]:
@@ -144,11 +239,13 @@ def learn_lexicon(records: list[dict], *, size: int = LEXICON_SIZE, min_sites: i
                 row[c] += 1
                 sites[w].add(site)
     share = prior / max(prior.sum(), 1.0)
+    seen = share > 0  # a class without short lines gets lift 0 (its share is 0/0 of nothing)
     chosen = []
     for w, row in counts.items():
         if len(sites[w]) < min_sites or len(features.words_of(w)) != 1:
             continue
-        lift = np.log((row + smoothing * share) / (row.sum() + smoothing)) - np.log(np.maximum(share, 1e-12))
+        lift = np.zeros(len(CLASSES))
+        lift[seen] = np.log((row[seen] + smoothing * share[seen]) / (row.sum() + smoothing)) - np.log(share[seen])
         chosen.append((-float(row @ lift), w, lift))  # information: count times divergence
     chosen.sort(key=lambda item: (item[0], item[1]))
     chosen = sorted(chosen[:size], key=lambda item: item[1])
@@ -239,11 +336,8 @@ def matrix(
     for p, rec in enumerate(records):
         lines = lines_of(rec)
         keep = features.nonblank_index(lines)
-        labels = [rec["lines"][i]["label"] for i in keep]
-        if not labels or any(lab not in index for lab in labels):
-            bad = next((lab for lab in labels if lab not in index), None)
-            if bad is not None:
-                raise SystemExit(f"page {rec.get('id')}: unknown label {bad!r} (expected one of {', '.join(CLASSES)})")
+        labels = [rec["lines"][i]["label"] for i in keep]  # known labels: checked as read
+        if not labels:
             continue
         xs.append(featurize(lines, vocab, kind, lexicon))
         ys.append(np.array([index[lab] for lab in labels]))
@@ -270,15 +364,14 @@ def fit(X: np.ndarray, y: np.ndarray, *, seed: int, hidden: int, max_iter: int,
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale[scale < 1e-6] = 1.0
+    fitted_lines = len(X) - math.ceil(VALIDATION_FRACTION * len(X))  # as scikit-learn splits them
     clf = MLPClassifier(
-        hidden_layer_sizes=(hidden,), alpha=1e-4, batch_size=min(512, len(X)), learning_rate_init=1e-3,
-        max_iter=max_iter, early_stopping=True, validation_fraction=0.1, n_iter_no_change=4,
+        hidden_layer_sizes=(hidden,), alpha=1e-4, batch_size=min(512, fitted_lines), learning_rate_init=1e-3,
+        max_iter=max_iter, early_stopping=True, validation_fraction=VALIDATION_FRACTION, n_iter_no_change=4,
         random_state=seed, tol=1e-4,
     )  # fmt: skip
     sample_weight = line_weights(X) if weight is None else line_weights(X) * weight
     clf.fit((X - mean) / scale, y, sample_weight=sample_weight)
-    if list(clf.classes_) != list(range(len(CLASSES))):
-        raise SystemExit("training data lacks a class: every one of " + ", ".join(CLASSES) + " needs examples")
     return Network(mean, scale, tuple(clf.coefs_), tuple(clf.intercepts_))
 
 
@@ -290,6 +383,30 @@ def fit_ensemble(X: np.ndarray, y: np.ndarray, *, seed: int, members: int, hidde
     ))  # fmt: skip
 
 
+def scarce_classes(y: np.ndarray) -> list[str]:
+    """The classes with fewer than :data:`MIN_CLASS_LINES` lines among label indices ``y``."""
+    counts = np.bincount(y, minlength=len(CLASSES))
+    return [c for c, count in zip(CLASSES, counts) if count < MIN_CLASS_LINES]
+
+
+@contextmanager
+def convergence_summarized(max_iter: int) -> Iterator[None]:
+    """Fold scikit-learn's ConvergenceWarnings (one per network stopped by ``max_iter``) into
+    one line on stderr; other warnings pass on unchanged."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield
+    stopped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if stopped:
+        print(f"train: stopped at --max-iter {max_iter} before converging ({len(stopped)} of the networks); "
+              "the model may be weaker", file=sys.stderr)  # fmt: skip
+
+
 def out_of_fold(X: np.ndarray, y: np.ndarray, sites: np.ndarray, *, seed: int, members: int, hidden: int,
                 max_iter: int, weight: np.ndarray) -> np.ndarray:  # fmt: skip
     """Probabilities of every line from an ensemble fitted on ``X`` without its page's site
@@ -297,6 +414,12 @@ def out_of_fold(X: np.ndarray, y: np.ndarray, sites: np.ndarray, *, seed: int, m
     fold = sites % 2
     P = np.zeros((len(y), len(CLASSES)))
     for f in (0, 1):
+        scarce = scarce_classes(y[fold != f])
+        if scarce:
+            raise DataError(
+                f'the pages of half the sites (by "domain") have too few {", ".join(scarce)} lines for the '
+                "context pass, which trains on each half: add pages of other sites, or train with --passes 1"
+            )
         net = fit_ensemble(X[fold != f], y[fold != f], seed=seed, members=members, hidden=hidden,
                            max_iter=max_iter, weight=weight[fold != f])  # fmt: skip
         P[fold == f] = net.predict_proba(X[fold == f])
@@ -322,11 +445,16 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = N
     t0 = time.perf_counter()
     data_sha256 = data_hash(paths)  # of the files as read now, not as they may be when training ends
     records = read_records(paths, renderings)
+    files = ", ".join(map(str, paths))
     if not records:
-        raise SystemExit(f"no pages of renderings {', '.join(renderings)} in {', '.join(map(str, paths))}")
+        raise DataError(f"{files}: no pages of renderings {', '.join(renderings)}")
     kinds = {"html" if rec.get("rendering") == "html" else "text" for rec in records}
     if len(kinds) > 1:
-        raise SystemExit("train text renderings and the html rendering into separate models (--renderings)")
+        raise DataError("train text renderings and the html rendering into separate models (--renderings)")
+    labels = [CLASSES.index(line["label"]) for rec in records for line in rec["lines"] if line["text"].strip()]
+    scarce = scarce_classes(np.array(labels, dtype=np.int64))
+    if scarce:
+        raise DataError(f"{files}: too few {', '.join(scarce)} lines (each class needs {MIN_CLASS_LINES} or more)")
     kind = kinds.pop()
     hidden = HIDDEN[kind] if hidden is None else hidden
     vocab = learn_vocab(records)
@@ -341,17 +469,19 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = N
     sites = np.array(
         [int(hashlib.sha256(str(records[p].get("domain", p)).encode()).hexdigest()[:8], 16) for p in pages]
     )
-    networks = [fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)]
-    inputs = X
-    for number in range(2, passes + 1):
-        # Each context pass reads the previous pass's out-of-fold probabilities.
-        P = out_of_fold(inputs, y, sites, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
-        inputs = features.context_features(X, P, page=pages, groups=containers)
-        networks.append(
-            fit_ensemble(inputs, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
-        )
-        print(f"train: pass {number} on {inputs.shape[1]} context features ({time.perf_counter() - t0:.0f}s)",
-              file=sys.stderr)  # fmt: skip
+    with convergence_summarized(max_iter):
+        networks = [fit_ensemble(X, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)]
+        inputs = X
+        for number in range(2, passes + 1):
+            # Each context pass reads the previous pass's out-of-fold probabilities.
+            P = out_of_fold(inputs, y, sites, seed=seed, members=members, hidden=hidden, max_iter=max_iter,
+                            weight=weight)  # fmt: skip
+            inputs = features.context_features(X, P, page=pages, groups=containers)
+            networks.append(
+                fit_ensemble(inputs, y, seed=seed, members=members, hidden=hidden, max_iter=max_iter, weight=weight)
+            )
+            print(f"train: pass {number} on {inputs.shape[1]} context features ({time.perf_counter() - t0:.0f}s)",
+                  file=sys.stderr)  # fmt: skip
     header = {
         "format_version": FORMAT_VERSION,
         "classes": list(CLASSES),
@@ -383,8 +513,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, nargs="+", default=[DEFAULT_DATA], help="corpus JSONL files (plain, .gz or .xz)"
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="model file to write (default: the shipped text or html model)"
-    )
+        "--out", type=Path, required=True,
+        help="model file to write (the shipped ones: cleaner/models/text.npz, cleaner/models/html.npz)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=None, help="hidden units (default: 32 text, 64 html)")
     parser.add_argument("--members", type=int, default=MEMBERS, help="networks per pass (their mean is used)")
@@ -413,13 +544,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in args.data:
         if not path.is_file():
-            print(f"cleaner.train: {path}: no such file", file=sys.stderr)
+            print(f"cleaner.train: {path}: {'not a file' if path.exists() else 'no such file'}", file=sys.stderr)
             return 1
-    renderings = tuple(args.renderings.split(","))
-    out = args.out or (DEFAULT_HTML_MODEL if renderings == ("html",) else DEFAULT_MODEL)
-    train(args.data, out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
-          renderings=renderings, passes=args.passes, gold_weight=args.gold_weight, members=args.members,
-          precleaned_share=args.precleaned_share)  # fmt: skip
+    try:
+        train(args.data, args.out, seed=args.seed, hidden=args.hidden, max_iter=args.max_iter,
+              renderings=tuple(args.renderings.split(",")), passes=args.passes, gold_weight=args.gold_weight,
+              members=args.members, precleaned_share=args.precleaned_share)  # fmt: skip
+    except DataError as exc:
+        print(f"cleaner.train: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a data file that cannot be read, or a model file that cannot be written
+        print(f"cleaner.train: {exc.filename}: {exc.strerror}" if exc.filename else f"cleaner.train: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

@@ -171,6 +171,100 @@ def test_train_cli_reports_bad_data(tmp_path):
     assert out.returncode != 0 and b"bad.jsonl:1: not JSON" in out.stderr
 
 
+def _train_cli(capsys, *args):
+    """Exit status and stderr lines of ``python -m cleaner.train ARGS``, run in this process."""
+    from cleaner.train import main
+
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    return status, capsys.readouterr().err.splitlines()
+
+
+_BAD_RECORDS = {
+    "no lines": ({"id": "x", "rendering": "text-own"}, 'no "lines"'),
+    "a line without a label": ({"lines": [{"text": "Hello there"}]}, 'lines[0]: no "label"'),
+    "a blank line without a label": ({"lines": [{"text": ""}]}, 'lines[0]: no "label"'),
+    "a null label on a text line": (
+        {"lines": [{"text": "", "label": ""}, {"text": "Hello there", "label": None}]},
+        "lines[1]: empty label on a non-blank line (expected one of body, comment, related, boilerplate)",
+    ),
+    "text a number": ({"lines": [{"text": 42, "label": "body"}]}, 'lines[0]: "text" must be a string, not a number'),
+    "a record a list": ([{"text": "Hello there", "label": "body"}], "a page must be a JSON object, not a list"),
+    "an unknown label": (
+        {"lines": [{"text": "Hello there", "label": "main"}]},
+        "lines[0]: unknown label 'main' (expected one of body, comment, related, boilerplate)",
+    ),
+    "a line with a line break": ({"lines": [{"text": "a\nb", "label": "body"}]}, '"text" holds a line break'),
+    "a weight not a number": ({"weight": "heavy", "lines": []}, '"weight" must be a number, not a string'),
+}
+
+
+@pytest.mark.parametrize("record, problem", _BAD_RECORDS.values(), ids=_BAD_RECORDS.keys())
+def test_train_cli_names_the_file_and_line_of_a_bad_record(tmp_path, capsys, record, problem):
+    pytest.importorskip("sklearn")
+    good = _page(0)  # blank lines may have an empty or a null label (line 1 passes)
+    good["lines"] += [{"text": "", "label": None}, {"text": " \t", "label": None}]
+    data = tmp_path / "pages.jsonl"
+    data.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n")
+    status, err = _train_cli(capsys, "--data", data, "--out", tmp_path / "m.npz")
+    assert status == 1 and len(err) == 1
+    assert err[0].startswith(f"cleaner.train: {data}:2: ") and problem in err[0]
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_train_cli_names_unreadable_data(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes(json.dumps(_page(0)).encode() + b'\n{"lines": [{"text": "caf\xe9", "label": "body"}]}\n')
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(json.dumps(_page(0)).encode() * 50)[:300])
+    for data, problem in ((latin1, f"{latin1}:2: not UTF-8 text"), (cut, f"{cut}: cannot be read")):
+        status, err = _train_cli(capsys, "--data", data, "--out", tmp_path / "m.npz")
+        assert status == 1 and len(err) == 1 and err[0].startswith(f"cleaner.train: {problem}")
+
+
+def test_train_cli_needs_out_and_never_writes_the_shipped_model_by_default(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    before = model_io.DEFAULT_MODEL.stat().st_mtime_ns
+    data = _write_pages(tmp_path / "pages.jsonl.gz", gzip.open)
+    status, err = _train_cli(capsys, "--data", data, "--max-iter", 1, "--members", 1, "--passes", 1)
+    assert status == 2 and "required: --out" in err[-1]
+    assert model_io.DEFAULT_MODEL.stat().st_mtime_ns == before
+
+
+def test_training_short_of_max_iter_says_so_in_one_line_without_warnings(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from cleaner.train import train
+
+    data = tmp_path / "pages.jsonl"
+    data.write_text("".join(json.dumps(_page(i)) + "\n" for i in range(20)))  # fewer lines than a batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train([data], tmp_path / "m.npz", hidden=4, max_iter=1, members=2)
+    err = capsys.readouterr().err
+    assert err.count("stopped at --max-iter 1 before converging") == 1 and "Warning" not in err
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_lexicon_gives_a_class_without_short_lines_no_say():
+    import warnings
+
+    from cleaner.train import learn_lexicon
+
+    pages = [{"domain": f"site{i}.example", "lines": [{"text": "Impressum", "label": "boilerplate"},
+                                                       {"text": "The minister spoke.", "label": "body"}]}
+             for i in range(4)]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no log(0)
+        lexicon = learn_lexicon(pages, size=10, min_sites=2)
+    assert "impressum" in lexicon.words and np.isfinite(lexicon.scores).all()
+    assert not lexicon.scores[:, 1:3].any()  # comment and related: no lines to learn from
+
+
 def test_a_three_pass_model_trains_from_xz_data_and_cleans(tmp_path):
     pytest.importorskip("sklearn")
     import lzma
