@@ -55,7 +55,7 @@ class Cleaner:
     Parameters
     ----------
     model : path of a text model file made by ``python -m cleaner.train``; the shipped one if None.
-    html_model : path of an HTML model (``python -m cleaner.train --renderings html``); the
+    html_model : path of an HTML model (``python -m cleaner.train --renderings html --out FILE``); the
         shipped one if None. Loaded on the first HTML input.
     keep : the labels ``clean`` keeps.
     threshold : keep a line when the summed probability of the ``keep`` labels is at least

@@ -27,7 +27,7 @@ CLASSES = ("body", "comment", "related", "boilerplate")
 FORMAT_VERSION = 2  # 2: each pass an ensemble of networks (1: one network per pass; still read)
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "text.npz"
 DEFAULT_HTML_MODEL = DEFAULT_MODEL.with_name("html.npz")
-_RESTORE = "reinstall cleaner to restore the shipped model, or retrain it with `python -m cleaner.train`"
+_RESTORE = "reinstall cleaner to restore the shipped model"
 
 
 class ModelError(Exception):
