@@ -131,6 +131,10 @@ class Page:
     flags: str
     span_labels: bool = False  # page-signal: labels come from the annotated HTML itself
     snippets: dict | None = None  # trafilatura-eval: {"with": [...], "without": [...], "comments": [...]}
+    # page-signal: the site guessed from the page's input HTML, whose links are absolute (its
+    # ``html`` is the annotated gold HTML, whose links are not). Only for telling which test
+    # sites training saw: the corpus's site of such a page stays as it was built.
+    input_url: str | None = None
 
 
 def _read_gz(path: Path) -> bytes:
@@ -164,7 +168,7 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
         if ds == "trafilatura-eval" and not (snippet_pages or is_checked_gold(gold_file(ds, row["id"]))):
             continue
         html = decode(_read_gz(data / row["html_path"]))
-        url = None
+        url = input_url = None
         gold_body, gold_comments, span_labels, snippets = None, "", False, None
         if ds == "trafilatura-eval":
             snippets = evaldata[row["gold_key"]]
@@ -186,6 +190,7 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
             elif ds == "readability-testset":
                 gold_body = "\n".join(segment_html(gold).text)
             elif ds == "page-signal":
+                input_url = guess_url(html)
                 html, span_labels = gold, True
         if not url or "//" not in url or "fakehost" in url:
             url = guess_url(html) or url
@@ -201,6 +206,7 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
                 flags,
                 span_labels,
                 snippets,
+                input_url,
             )
         )
     return pages
@@ -684,7 +690,8 @@ def build(data: Path, out: Path, *, limit: int | None = None) -> dict:
     if limit:
         pages = pages[:limit]
     splits = assign_splits(pages)
-    train_sites = {site_of(p.url or "") for p in pages if splits[p.dataset + "/" + p.id] != "test"}
+    trained = [p for p in pages if splits[p.dataset + "/" + p.id] != "test"]
+    train_sites = {site_of(p.url or "") for p in trained} | {site_of(p.input_url) for p in trained if p.input_url}
     by_split: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     for n, page in enumerate(pages):
         split = splits[page.dataset + "/" + page.id]

@@ -45,6 +45,7 @@ class AebPage:
     text: str
     gold: str
     seen_site: bool
+    lang: str = "und"  # the data set's guess (its manifest), for peers that need a language
 
 
 def read_jsonl_gz(path: Path):
@@ -120,7 +121,7 @@ def build(data: Path) -> None:
         aeb.append({
             "id": page.id, "url": page.url or "", "html": page.html,
             "text": "\n".join(resiliparse_lines(page.html)) + "\n", "gold": page.gold_body or "",
-            "seen_site": bool(test[page.id].get("seen_site")),
+            "seen_site": bool(test[page.id].get("seen_site")), "lang": page.lang,
         })  # fmt: skip
     write_jsonl(BENCH / "aeb.jsonl.gz", aeb)
     snippets = []

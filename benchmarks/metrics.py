@@ -47,21 +47,20 @@ class PageScore:
     fn: float
     exact: bool
 
+    # As the AEB metric: a page with no output tokens (tp + fp = 0) is left out of the
+    # precision average, one with no gold tokens out of the recall average, even when both are
+    # empty; otherwise 1 when the page is exact.
     @property
     def precision(self) -> float | None:
-        if self.fp == 0 and self.fn == 0:
-            return 1.0
         if self.tp + self.fp == 0:
-            return None  # no output tokens: left out of the precision average
-        return self.tp / (self.tp + self.fp)
+            return None
+        return 1.0 if self.fn == 0 and self.fp == 0 else self.tp / (self.tp + self.fp)
 
     @property
     def recall(self) -> float | None:
-        if self.fp == 0 and self.fn == 0:
-            return 1.0
         if self.tp + self.fn == 0:
             return None
-        return self.tp / (self.tp + self.fn)
+        return 1.0 if self.fn == 0 and self.fp == 0 else self.tp / (self.tp + self.fn)
 
 
 def page_score(predicted: str | None, gold: str | None) -> PageScore:

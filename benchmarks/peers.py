@@ -23,6 +23,7 @@ class Peer:
     make: Callable[[], Callable]  # the extraction function: str -> str (batched: list -> list)
     note: str = ""
     batched: bool = False  # the function takes all pages at once
+    languages: bool = False  # the function takes (page, language code) pairs
 
     def version(self) -> str:
         if self.package is None:
@@ -61,8 +62,15 @@ def _lines_as_html(text: str) -> str:
     )
 
 
-def _on_lines(extract: Callable[[str], str]) -> Callable[[str], str]:
-    return lambda text: extract(_lines_as_html(text))
+def _on_lines(extract: Callable) -> Callable:
+    """``extract`` on plain text made HTML; a page is the text, or a (text, language) pair."""
+
+    def run(page: str | tuple[str, str]) -> str:
+        if isinstance(page, tuple):
+            return extract((_lines_as_html(page[0]), page[1]))
+        return extract(_lines_as_html(page))
+
+    return run
 
 
 def _trafilatura(**options) -> Callable[[str], str]:
@@ -71,16 +79,31 @@ def _trafilatura(**options) -> Callable[[str], str]:
     return lambda html: trafilatura.extract(html, **options) or ""
 
 
-def _justext() -> Callable[[str], str]:
+# ISO 639-1 codes of the languages jusText has a stoplist for, by that stoplist's name.
+_JUSTEXT_STOPLISTS = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
+    "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian", "fa": "Persian",
+    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian",
+    "id": "Indonesian", "it": "Italian", "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian", "ms": "Malay",
+    "nl": "Dutch", "no": "Norwegian_Bokmal", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian",
+    "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish", "tr": "Turkish",
+    "uk": "Ukrainian", "vi": "Vietnamese",
+}  # fmt: skip
+
+
+def _justext() -> Callable[[tuple[str, str]], str]:
+    """jusText with the stoplist of the page's language, as its authors advise; a language
+    it has none for (Japanese, Chinese) runs language-independent (no stop words)."""
     import justext
 
-    stoplist = justext.get_stoplist("English")
-
-    def run(html: str) -> str:
+    def run(page: tuple[str, str]) -> str:
+        html, lang = page
         if not html.strip():
             return ""
+        name = _JUSTEXT_STOPLISTS.get(lang)
+        options = {} if name else {"stopwords_low": 0, "stopwords_high": 0}
         try:
-            paragraphs = justext.justext(html, stoplist)
+            paragraphs = justext.justext(html, justext.get_stoplist(name) if name else frozenset(), **options)
         except Exception:  # justext raises on unparsable input; count it as empty output
             return ""
         return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
@@ -147,7 +170,7 @@ def html_peers() -> list[Peer]:
         Peer("readability-lxml", "html", "readability-lxml", _readability),
         Peer("resiliparse (main content)", "html", "resiliparse", _resiliparse),
         Peer("boilerpy3", "html", "boilerpy3", _boilerpy3),
-        Peer("jusText", "html", "justext", _justext),
+        Peer("jusText", "html", "justext", _justext, languages=True),
     ]
 
 
@@ -158,6 +181,6 @@ def text_peers() -> list[Peer]:
         Peer(NO_HEADLINE_TEXT, "text", "cleaner", lambda: _ours("text", batched=True, headline=False), batched=True),
         Peer("keep all lines", "text", None, lambda: lambda text: text),
         Peer("C4-style line filter", "text", None, lambda: c4_filter),
-        Peer("jusText (a <p> per line)", "text", "justext", lambda: _on_lines(_justext())),
+        Peer("jusText (a <p> per line)", "text", "justext", lambda: _on_lines(_justext()), languages=True),
         Peer("trafilatura (a <p> per line)", "text", "trafilatura", lambda: _on_lines(_trafilatura())),
     ]

@@ -28,8 +28,12 @@ def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
         line = (f"| {r['system']} | {r.get('version', '')} | **{a['f1']:.3f}** | {lo:.3f}–{hi:.3f} | {a['precision']:.3f} | "
                 f"{a['recall']:.3f} | {u['f1']:.3f} | {r.get('pages_per_s', '')} | {r.get('mb_per_s', '')} |")  # fmt: skip
         if speed_key:
-            ratio = next((v for k, v in r.items() if k.startswith("speed_vs_")), None)
-            line += f" {'' if ratio is None else f'{ratio:.2f}x'} |"
+            ratio = next((v for k, v in r.items() if k.startswith("speed_vs_") and not k.endswith("_range")), None)
+            spread = next((v for k, v in r.items() if k.startswith("speed_vs_") and k.endswith("_range")), None)
+            shown = "" if ratio is None else f"{ratio:.2f}x"
+            if spread and len(r.get("round_seconds", ())) > 1:  # one round has no spread to show
+                shown += f" ({spread[0]:.2f}–{spread[1]:.2f})"
+            line += f" {shown} |"
         out.append(line)
     return out
 
@@ -39,8 +43,9 @@ def markdown(results: dict) -> str:
     out = [
         f"# cleaner benchmark ({results['mode']}, {results['date']})",
         "",
-        f"Machine: {m['cpus']} CPUs, Python {m['python']}, {m['platform']}. All systems ran on the same pages in "
-        "the same process run; speed is the median of the timing passes, single core.",
+        f"Machine: {m['cpus']} CPUs ({m.get('cpu', 'unknown')}), Python {m['python']}, {m['platform']}. All systems "
+        "ran on the same pages in the same process run, one core, taking turns pass by pass; pages/s and MB/s "
+        "are the median pass, a speed ratio the median of the passes' ratios (in brackets: their range).",
         "",
         "## AEB, HTML input (181 pages; F1 unseen = the pages of sites not in our training data)",
         "",
@@ -192,8 +197,10 @@ def readme_section(results: dict, prefix: str) -> str:
         f"## Latest results ({results['mode']} benchmark, {results['date']}; "
         f"`python -m benchmarks{' --quick' if results['mode'] == 'quick' else ''}`)",
         "",
-        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. Speed: median, one core, "
-        "same run; AEB token-shingle F1 with 95 % bootstrap intervals. Full report: "
+        f"Machine: {results['machine']['cpus']} CPUs ({results['machine'].get('cpu', 'unknown')}), Python "
+        f"{results['machine']['python']}. Speed: one core, systems taking turns pass by pass in the same run; "
+        "median pass, and a ratio's median (range) over the passes; AEB token-shingle F1 with 95 % bootstrap "
+        "intervals. Full report: "
         f"[benchmarks/results/{prefix}.md](benchmarks/results/{prefix}.md).",
         "",
         HEADLINE_NOTE,

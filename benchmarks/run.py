@@ -49,24 +49,38 @@ def _timed_run(extract, inputs: list[str], repeats: int, batched: bool = False) 
 
 
 def aeb_rows(pages, systems: list[peers.Peer], *, repeats: int) -> list[dict]:
-    rows = []
+    """Scores and speed of each system on AEB. The systems take turns, one pass each per
+    round (the order rotated every round), so a host that slows down for a while slows them
+    alike; each row keeps its pass times per round, for ratios taken round by round."""
+    rows, runs = [], []
     for peer in systems:
         extract = peer.load()
         row = {"system": peer.name, "input": peer.input, "version": peer.version()}
+        rows.append(row)
         if extract is None:
-            rows.append(dict(row, note=peer.note))
+            row["note"] = peer.note
             print(f"bench: {peer.name}: {peer.note}", file=sys.stderr)
             continue
         inputs = [p.html if peer.input == "html" else p.text for p in pages]
-        outputs, seconds = _timed_run(extract, inputs, repeats, peer.batched)
-        scores = evaluate.score_groups([(p, page_score(o, p.gold)) for p, o in zip(pages, outputs)])
-        megabytes = sum(len(x.encode("utf-8")) for x in inputs) / 1e6
+        row["megabytes"] = round(sum(len(x.encode("utf-8")) for x in inputs) / 1e6, 3)
+        if peer.languages:
+            inputs = [(x, p.lang) for x, p in zip(inputs, pages)]
+        runs.append((row, extract, inputs, peer.batched))
+        row["round_seconds"] = []
+    outputs: dict[str, list[str]] = {}
+    for round_number in range(repeats):
+        turn = round_number % max(len(runs), 1)
+        for row, extract, inputs, batched in runs[turn:] + runs[:turn]:
+            t0 = time.perf_counter()
+            outputs[row["system"]] = list(extract(inputs)) if batched else [extract(x) for x in inputs]
+            row["round_seconds"].append(round(time.perf_counter() - t0, 4))
+    for row, *_ in runs:
+        seconds = statistics.median(row["round_seconds"])
+        scores = evaluate.score_groups([(p, page_score(o, p.gold)) for p, o in zip(pages, outputs[row["system"]])])
         row.update(scores=scores, seconds=round(seconds, 3), pages_per_s=round(len(pages) / seconds, 1),
-                   mb_per_s=round(megabytes / seconds, 2))  # fmt: skip
-        rows.append(row)
-        print(
-            f"bench: {peer.name:32s} F1 {scores['all']['f1']:.3f}  {row['pages_per_s']:8.1f} pages/s", file=sys.stderr
-        )
+                   mb_per_s=round(row["megabytes"] / seconds, 2))  # fmt: skip
+        print(f"bench: {row['system']:32s} F1 {scores['all']['f1']:.3f}  {row['pages_per_s']:8.1f} pages/s",
+              file=sys.stderr)  # fmt: skip
     return rows
 
 
@@ -236,6 +250,14 @@ def all_cores(pages) -> dict:
     return {"cores": cores, "pages_per_s": round(len(texts) / seconds, 1), "mb_per_s": round(mb / seconds, 2)}
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), platform.processor())
+    except OSError:
+        return platform.processor() or "unknown"
+
+
 def check_floors(results: dict) -> list[str]:
     floors = json.loads(FLOORS.read_text())
     failures = []
@@ -254,13 +276,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="only cleaner and the baselines")
     parser.add_argument("--readme", action="store_true", help="also write the results section of README.md")
     args = parser.parse_args(argv)
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else 5
     t0 = time.perf_counter()
     pages = datasets.aeb_pages()
     html_systems = [p for p in peers.html_peers() if not args.no_peers or p.package == "cleaner"]
     text_systems = [p for p in peers.text_peers() if not args.no_peers or p.package in ("cleaner", None)]
     results: dict = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "cpu": _cpu_model(),
+        },
         "mode": "quick" if args.quick else "full",
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -297,13 +324,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_ratios(results: dict) -> None:
-    """Speed as a ratio to trafilatura (HTML) and to the C4-style filter (text), same run."""
+    """Speed as a ratio to trafilatura (HTML) and to the C4-style filter (text): taken in each
+    round between the two systems' passes of that round, then the median and the range of the
+    rounds' ratios."""
     by_name = {r["system"]: r for r in results["aeb_html"] + results["aeb_text"] if "pages_per_s" in r}
     for rows, base in (("aeb_html", "trafilatura"), ("aeb_text", "C4-style line filter")):
         reference = by_name.get(base)
+        if reference is None:
+            continue
+        key = f"speed_vs_{base.split()[0].split('-')[0].lower()}"
         for r in results[rows]:
-            if reference and "mb_per_s" in r:
-                r[f"speed_vs_{base.split()[0].split('-')[0].lower()}"] = round(r["mb_per_s"] / reference["mb_per_s"], 3)
+            if "round_seconds" not in r:
+                continue
+            ratios = [
+                (r["megabytes"] / ours) / (reference["megabytes"] / theirs)
+                for ours, theirs in zip(r["round_seconds"], reference["round_seconds"])
+            ]
+            r[key] = round(statistics.median(ratios), 3)
+            r[f"{key}_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
 
 
 def _headline(results: dict) -> dict:

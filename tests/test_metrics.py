@@ -37,6 +37,11 @@ def test_page_score_by_hand():
     assert perfect.precision == perfect.recall == 1.0 and perfect.exact
     empty = page_score("", "a b c d")
     assert empty.precision is None and empty.recall == 0.0
+    # Nothing to find and nothing found: in neither average (the AEB metric's rule), not a
+    # perfect page that would lift both.
+    both_empty = page_score("...", "")
+    assert both_empty.precision is None and both_empty.recall is None and both_empty.exact
+    assert corpus_scores([both_empty, page_score("a b c d x", "a b c d e")])["f1"] == pytest.approx(0.5)
 
 
 def test_corpus_scores_by_hand():
