@@ -11,13 +11,22 @@ Java runtime; ``examples/spark_wet_to_parquet.py`` is a runnable job (local or c
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
+try:
+    import pandas as pd
+    import pyarrow  # noqa: F401  (Spark's pandas UDFs need it)
     from pyspark.sql import DataFrame
+    from pyspark.sql.functions import pandas_udf
+except ImportError as exc:
+    raise ImportError(
+        f"cleaner.spark needs pyspark, pandas and pyarrow ({(exc.name or '?').split('.')[0]} is missing): "
+        "pip install 'cleaner[spark]'"
+    ) from exc
 
+MODES = ("auto", "text", "html")
 LABEL_SCHEMA = "array<struct<label:string,score:double,text:string>>"
 
 
@@ -35,16 +44,19 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     """Add the cleaned text of ``column`` (text or HTML) as column ``output``, and with
     ``labels`` a column of that name holding every non-blank line's label, score and text.
     A null page gives a null result; a page that fails to clean gives null, never a failed job.
-    ``headline=False`` leaves each article's headline out of ``output``.
+    ``headline=False`` leaves each article's headline out of ``output``. ``mode`` is "auto"
+    (HTML detected), "text" or "html"; a bad mode or setting raises ValueError here, on the
+    driver, before any task runs.
     """
-    import pandas as pd
-    from pyspark.sql.functions import pandas_udf
-
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
     # Spark reads the UDFs' type hints to pick the iterator form; give it the real types
-    # (this module's annotations are strings, so it imports without pandas).
+    # (this module's annotations are strings).
     hints = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
     settings = dict(model=model, html_model=html_model, keep=tuple(keep), threshold=threshold, headline=headline)
-    _cleaner(**settings)  # check the model and settings on the driver, with a clear error
+    checked = _cleaner(**settings)  # check the model and settings on the driver, with a clear error
+    if html_model:
+        checked.html_model  # noqa: B018  (else loaded on first use, in every task)
 
     def clean_udf(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         cleaner = _cleaner(**settings)  # once per Python worker (cached across tasks)
@@ -87,18 +99,27 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     return out.withColumn(labels, pandas_udf(labels_udf, LABEL_SCHEMA)(df[column]))
 
 
-def warc_records(path: str, data: bytes) -> list[tuple[str, str | None, str, str]]:
-    """(file, url, kind, content) of the response (HTML) and conversion (WET text) records of
-    one WARC/WET file's bytes; used with ``sparkContext.binaryFiles``."""
-    import io
+# The rows of warc_records: one per response or conversion record, and one per file that
+# cannot be read further; kind is "text" or "html" (how to clean content), null with an error.
+WARC_SCHEMA = "id string, url string, source string, kind string, content string, error string"
 
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    from cleaner.decode import decode
+def warc_records(
+    path: str, data: bytes
+) -> Iterator[tuple[str | None, str | None, str, str | None, str | None, str | None]]:
+    """Rows (id, url, source, kind, content, error) of one WARC/WET file's bytes, as
+    ``cleaner batch`` reads them (the same function, :func:`cleaner.batch.warc_documents`):
+    a page's decoded text with ``kind`` "html" or "text" (text/plain and WET conversions are
+    text), or an ``error`` saying why there is none: an image or an HTTP 404 is no page, a
+    record cut short or a damaged file is reported, never a failed task. Use with
+    ``sparkContext.binaryFiles`` and :data:`WARC_SCHEMA`; see examples/spark_wet_to_parquet.py.
+    """
+    from cleaner.batch import page_text, warc_documents
 
-    out = []
-    wanted = WarcRecordType.response | WarcRecordType.conversion
-    for rec in ArchiveIterator(io.BytesIO(data), record_types=wanted, parse_http=True):
-        kind = "text" if rec.record_type == WarcRecordType.conversion else "html"
-        out.append((path, rec.headers.get("WARC-Target-URI"), kind, decode(rec.reader.read())))
-    return out
+    for doc in warc_documents(io.BytesIO(data), path):
+        doc_id = None if doc.id is None else str(doc.id)
+        if doc.error is not None:
+            yield (doc_id, doc.url, doc.source, None, None, doc.error)
+        else:
+            text, kind = page_text(doc)
+            yield (doc_id, doc.url, doc.source, kind, text, None)

@@ -10,15 +10,19 @@ file and install cleaner on every worker (e.g. a wheel or a packed virtualenv):
         --conf spark.pyspark.python=./env/bin/python \\
         examples/spark_wet_to_parquet.py s3a://bucket/wet/ s3a://bucket/clean.parquet
 
-Output columns: file, url, kind (text for WET conversions, html for WARC responses),
-cleaned (the article text) and, with --labels, labels (every line's label, score and text).
+Output columns: id (the WARC record id), url, source (file:record number), kind (text for
+WET conversions and text/plain responses, html for HTML), cleaned (the article text), with
+--labels labels (every line's label, score and text), and error: why a record has no
+cleaned text (an image or an HTTP 404 is no page; a record cut short, or a file that cannot
+be read further, is reported the same way instead of failing the job).
 """
 
 import argparse
 
 from pyspark.sql import SparkSession
+from pyspark.sql.functions import lit
 
-from cleaner.spark import clean_pages, warc_records
+from cleaner.spark import LABEL_SCHEMA, WARC_SCHEMA, clean_pages, warc_records
 
 
 def main() -> None:
@@ -33,11 +37,16 @@ def main() -> None:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
     files = spark.sparkContext.binaryFiles(args.input)
-    records = files.flatMap(lambda item: warc_records(item[0], item[1]))
-    pages = spark.createDataFrame(records, "file string, url string, kind string, content string")
-    text = clean_pages(pages.filter("kind = 'text'"), "content", mode="text", labels="labels" if args.labels else None)
-    html = clean_pages(pages.filter("kind = 'html'"), "content", mode="html", labels="labels" if args.labels else None)
-    text.unionByName(html).drop("content").write.mode("overwrite").parquet(args.output)
+    records = spark.createDataFrame(files.flatMap(lambda item: warc_records(item[0], item[1])), WARC_SCHEMA)
+    labels = "labels" if args.labels else None
+    pages = records.filter("error is null")
+    text = clean_pages(pages.filter("kind = 'text'"), "content", mode="text", labels=labels)
+    html = clean_pages(pages.filter("kind = 'html'"), "content", mode="html", labels=labels)
+    errors = records.filter("error is not null").withColumn("cleaned", lit(None).cast("string"))
+    if labels:
+        errors = errors.withColumn(labels, lit(None).cast(LABEL_SCHEMA))
+    out = text.unionByName(html).unionByName(errors).drop("content")
+    out.write.mode("overwrite").parquet(args.output)
     spark.stop()
 
 

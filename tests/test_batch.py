@@ -1,9 +1,15 @@
 """Batch cleaning of JSONL, WARC and WET files (made here from the AEB fixture pages)."""
 
+import bz2
 import gzip
 import json
+import lzma
+import os
+import signal
 import subprocess
 import sys
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +19,10 @@ from benchmarks.datasets import aeb_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("fastwarc")
+
+from cleaner import batch  # noqa: E402  (after the skip: reading WARC needs fastwarc)
+
+ARTICLE = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +38,36 @@ def warc_record(kind: str, record_id: str, url: str, block: bytes, content_type:
     return head + block + b"\r\n\r\n"
 
 
-def http_response(body: bytes, content_type: str) -> bytes:
-    return f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n\r\n".encode() + body
+def http_response(body: bytes, content_type: str | None, status: str = "200 OK", headers: str = "") -> bytes:
+    content_type_line = f"Content-Type: {content_type}\r\n" if content_type else ""
+    return f"HTTP/1.1 {status}\r\n{content_type_line}{headers}\r\n".encode() + body
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "cleaner", "batch", *args], capture_output=True, text=True, cwd=ROOT)
+def response(url: str, body: bytes, content_type: str | None = "text/html; charset=utf-8", **http) -> bytes:
+    return warc_record("response", url.rsplit("/", 1)[-1], url, http_response(body, content_type, **http),
+                       "application/http; msgtype=response")  # fmt: skip
+
+
+def run(*args, cwd: Path = ROOT):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "cleaner", "batch", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env)  # fmt: skip
+
+
+def run_here(capsys, *args) -> tuple[int, str]:
+    """``cleaner batch ARGS`` in this process (one job): (exit status, stderr)."""
+    status = batch.main([*args, "--jobs", "1"])
+    return status, capsys.readouterr().err
 
 
 def read_out(path: Path) -> list[dict]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         return [json.loads(x) for x in f]
+
+
+def jsonl(*records) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
 
 
 def test_jsonl_with_one_and_two_jobs(tmp_path, pages):
@@ -52,8 +80,9 @@ def test_jsonl_with_one_and_two_jobs(tmp_path, pages):
     one, two = tmp_path / "one.jsonl.gz", tmp_path / "two.jsonl"
     r1 = run(str(src), "-o", str(one), "--jobs", "1")
     r2 = run(str(src), "-o", str(two), "--jobs", "2", "--labels")
-    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
-    assert "14 documents (2 with errors)" in r1.stderr
+    # Two documents failed: reported in the output, counted in the summary, exit status 1.
+    assert r1.returncode == 1 and r2.returncode == 1, r1.stderr + r2.stderr
+    assert "14 documents (12 cleaned, 2 failed, 0 not pages)" in r1.stderr and "Traceback" not in r2.stderr
     a, b = read_out(one), read_out(two)
     assert [x["id"] for x in a] == [p.id for p in pages] + [f"{src}:{len(pages) + 1}", "no-text"]
     assert [x.get("text") for x in a] == [x.get("text") for x in b]
@@ -63,26 +92,30 @@ def test_jsonl_with_one_and_two_jobs(tmp_path, pages):
     labels = b[0]["labels"]
     assert {x["label"] for x in labels} <= {"body", "comment", "related", "boilerplate"}
     assert [x["text"] for x in labels] == [t for t in pages[0].text.split("\n") if t.strip()]
+    assert sorted(os.listdir(tmp_path)) == ["one.jsonl.gz", "pages.jsonl.gz", "two.jsonl"]  # no temporary left
 
 
 def test_warc_and_wet(tmp_path, pages):
     warc = tmp_path / "crawl.warc.gz"
-    records = [warc_record("response", f"r{i}", p.url, http_response(p.html.encode(), "text/html; charset=utf-8"),
-                           "application/http; msgtype=response") for i, p in enumerate(pages[:5])]  # fmt: skip
-    records.append(warc_record("response", "pdf", "http://x.example/a.pdf", http_response(b"%PDF-1.4", "application/pdf"),
-                               "application/http; msgtype=response"))  # fmt: skip
-    warc.write_bytes(gzip.compress(b"".join(records)))
+    records = [warc_record("warcinfo", "info", "", b"software: test\r\n", "application/warc-fields")]
+    records += [response(p.url, p.html.encode()) for p in pages[:5]]
+    records.append(response("http://x.example/a.pdf", b"%PDF-1.4", "application/pdf"))
+    warc.write_bytes(b"".join(gzip.compress(r) for r in records))  # one gzip member per record
     wet = tmp_path / "crawl.warc.wet.gz"
     wet.write_bytes(gzip.compress(b"".join(
         warc_record("conversion", f"c{i}", p.url, p.text.encode(), "text/plain") for i, p in enumerate(pages[:5])
     )))  # fmt: skip
     out = tmp_path / "out.jsonl"
     r = run(str(warc), str(wet), "-o", str(out), "--jobs", "2")
+    # A PDF is no page: reported, but not a failure.
     assert r.returncode == 0, r.stderr
+    assert "11 documents (10 cleaned, 0 failed, 1 not pages)" in r.stderr
     recs = read_out(out)
     assert len(recs) == 11
     for p, rec in zip(pages[:5], recs[:5]):
         assert rec["url"] == p.url and rec["text"] == cleaner.clean(p.html, mode="html")
+    # Every record of the file is counted: the warcinfo record is record 1.
+    assert [rec["source"] for rec in recs[:6]] == [f"{warc}:{n}" for n in range(2, 8)]
     assert "application/pdf" in recs[5]["error"]
     for p, rec in zip(pages[:5], recs[6:]):
         assert rec["id"].startswith("<urn:uuid:c") and rec["text"] == cleaner.clean(p.text, mode="text")
@@ -93,8 +126,31 @@ def test_time_limit_is_reported_not_fatal(tmp_path, pages):
     src.write_text("".join(json.dumps({"id": str(i), "text": p.html}) + "\n" for i, p in enumerate(pages[:3])))
     out = tmp_path / "o.jsonl"
     r = run(str(src), "-o", str(out), "--jobs", "1", "--timeout", "0.000001")
-    assert r.returncode == 0
+    assert r.returncode == 1 and "3 failed" in r.stderr
     assert all("time limit" in x["error"] for x in read_out(out))
+
+
+def test_time_limit_is_per_document_not_per_group(pages, monkeypatch):
+    batch._init_worker({"keep": ("body",)})
+    worker = batch._worker["cleaner"]
+    predict_many, predict = worker.predict_many, worker.predict
+
+    def slow_group(group):  # the three pages together take longer than one page's limit
+        time.sleep(0.3)
+        return predict_many(group)
+
+    def slow_second(lines):
+        if lines.text == slow_lines:
+            time.sleep(0.3)
+        return predict(lines)
+
+    docs = [batch.Document(str(i), None, f"t:{i}", p.text, "text") for i, p in enumerate(pages[:3])]
+    slow_lines = worker.segment(pages[1].text, mode="text").text
+    monkeypatch.setattr(worker, "predict_many", slow_group)
+    monkeypatch.setattr(worker, "predict", slow_second)
+    results = batch._clean_group((docs, False, 0.2))
+    assert "time limit" in results[1]["error"]
+    assert [results[0]["text"], results[2]["text"]] == [cleaner.clean(pages[i].text, mode="text") for i in (0, 2)]
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
@@ -103,8 +159,6 @@ def test_missing_input_is_a_clear_error(tmp_path):
 
 
 def test_a_group_that_fails_together_is_cleaned_one_by_one(pages, monkeypatch):
-    from cleaner import batch
-
     batch._init_worker({"keep": ("body",)})
     worker = batch._worker["cleaner"]
 
@@ -120,11 +174,341 @@ def test_a_group_that_fails_together_is_cleaned_one_by_one(pages, monkeypatch):
     assert results[3]["error"] == "no text field"
 
 
-def test_no_headline_option(tmp_path, pages):
+def test_no_headline_option(tmp_path, pages, capsys):
     src = tmp_path / "pages.jsonl"
     src.write_text("".join(json.dumps({"id": p.id, "text": p.html}) + "\n" for p in pages[:4]))
     out = tmp_path / "out.jsonl"
-    r = run(str(src), "-o", str(out), "--jobs", "1", "--no-headline")
-    assert r.returncode == 0, r.stderr
+    status, err = run_here(capsys, str(src), "-o", str(out), "--no-headline")
+    assert status == 0, err
     assert [x["text"] for x in read_out(out)] == [cleaner.clean(p.html, headline=False) for p in pages[:4]]
     assert any(cleaner.clean(p.html, headline=False) != cleaner.clean(p.html) for p in pages[:4])
+
+
+# --- the output ------------------------------------------------------------------------------
+
+
+def test_output_that_is_an_input_is_refused(tmp_path, capsys):
+    src = tmp_path / "same.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    for output in (str(src), str(tmp_path / "." / "same.jsonl")):
+        with pytest.raises(SystemExit) as exit_:
+            batch.main([str(src), "-o", output])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is also an input" in err
+    assert src.read_text() == jsonl({"id": "a", "text": ARTICLE})
+
+
+def test_output_path_errors_are_one_line(tmp_path, capsys):
+    src = tmp_path / "a.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    cases = [(tmp_path / "none" / "o.jsonl", "cannot write (No such file or directory)"), (tmp_path, "is a directory")]
+    if Path("/dev/full").exists():
+        cases.append((Path("/dev/full"), "cannot write (No space left on device)"))
+    for output, message in cases:
+        status, err = run_here(capsys, str(src), "-o", str(output))
+        assert status == 1 and err.startswith(f"cleaner batch: {output}: {message}") and err.count("\n") == 1, err
+
+
+def test_output_dash_is_standard_output(tmp_path):
+    src = tmp_path / "a.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    r = run(str(src), "-o", "-", "--jobs", "1", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["text"] == ARTICLE
+    assert sorted(os.listdir(tmp_path)) == ["a.jsonl"]
+
+
+def test_a_run_that_fails_leaves_the_old_output(tmp_path, capsys, monkeypatch):
+    src, out = tmp_path / "a.jsonl", tmp_path / "out.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}, {"id": "b", "text": ARTICLE}))
+    out.write_text("the old output\n")
+    write = batch.Output.write
+
+    def disk_full_after_one(self, record):
+        if record["id"] == "b":
+            raise batch.OutputError(f"{self.name}: cannot write (No space left on device)")
+        write(self, record)
+
+    monkeypatch.setattr(batch.Output, "write", disk_full_after_one)
+    status, err = run_here(capsys, str(src), "-o", str(out))
+    assert status == 1 and "(No space left on device); stopped" in err
+    assert out.read_text() == "the old output\n" and sorted(os.listdir(tmp_path)) == ["a.jsonl", "out.jsonl"]
+
+
+def test_lone_surrogates_are_written_as_replacement_characters(tmp_path, capsys):
+    src, out = tmp_path / "s.jsonl", tmp_path / "o.jsonl"
+    src.write_text('{"id": "s\\udc80", "text": "a \\ud800 b. ' + ARTICLE + '"}\n')
+    status, err = run_here(capsys, str(src), "-o", str(out))
+    assert status == 0, err
+    (record,) = read_out(out)  # valid UTF-8 JSON
+    assert record["id"] == "s\ufffd" and record["text"] == f"a \ufffd b. {ARTICLE}"
+
+
+# --- damaged and odd input -------------------------------------------------------------------
+
+
+def test_damaged_files_are_reported_and_the_batch_goes_on(tmp_path, capsys):
+    lines = jsonl(*({"id": f"r{i}", "text": f"Record {i}. {ARTICLE}"} for i in range(200))).encode()
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(gzip.compress(lines)[:-600])
+    corrupt = tmp_path / "corrupt.jsonl.gz"
+    data = bytearray(gzip.compress(lines))
+    data[-5] ^= 0xFF  # the length in the trailer
+    corrupt.write_bytes(bytes(data))
+    not_warc = tmp_path / "not.warc"
+    not_warc.write_text("this is not a WARC file\n" * 10)
+    good = tmp_path / "good.jsonl"
+    good.write_text(jsonl({"id": "last", "text": ARTICLE}))
+    out = tmp_path / "o.jsonl"
+    status, err = run_here(capsys, str(truncated), str(corrupt), str(not_warc), str(good), "-o", str(out))
+    assert status == 1 and "Traceback" not in err
+    records = read_out(out)
+    errors = [r for r in records if "error" in r]
+    assert [e["source"].rsplit(":", 1)[0] for e in errors] == [str(truncated), str(corrupt), str(not_warc)]
+    assert "Compressed file ended" in errors[0]["error"] and "Invalid WARC header" in errors[2]["error"]
+    for e in errors:  # one line on stderr names each file
+        assert f"cleaner batch: {e['source']}: cannot read the file" in err
+    kept = [r["id"] for r in records if "text" in r]
+    assert kept[0] == "r0" and len(kept) > 150 and kept[-1] == "last"  # what was read before the damage, and after
+    assert "3 unreadable files" in err
+
+
+def test_warc_format_on_jsonl_is_an_unreadable_file(tmp_path, capsys):
+    src = tmp_path / "a.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    status, err = run_here(capsys, "--format", "warc", str(src), "-o", str(tmp_path / "o.jsonl"))
+    assert status == 1 and "Invalid WARC header" in err and "Traceback" not in err
+
+
+def test_truncated_warc_record_is_an_error(tmp_path, capsys):
+    whole = response("http://a.example/1", f"<p>{ARTICLE}</p>".encode())
+    cut = response("http://a.example/2", f"<p>{ARTICLE}</p>".encode())
+    src = tmp_path / "cut.warc"
+    src.write_bytes(whole + cut[: len(cut) - 40])
+    out = tmp_path / "o.jsonl"
+    status, _ = run_here(capsys, str(src), "-o", str(out))
+    first, second = read_out(out)
+    assert status == 1 and first["text"] == ARTICLE and "cut short" in second["error"]
+
+
+def test_jsonl_odds(tmp_path, capsys):
+    src = tmp_path / "odd.jsonl"
+    src.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": ARTICLE}).encode() + b"\n"
+        + b'{"id": "cp1252", "text": "It\x92s a \xe9t\xe9 day. ' + ARTICLE.encode() + b'"}\n'
+        + jsonl({"id": "number", "text": 42}, {"id": "null", "text": None}, {"id": None, "text": ARTICLE}).encode()
+    )  # fmt: skip
+    out = tmp_path / "o.jsonl"
+    status, err = run_here(capsys, str(src), "-o", str(out))
+    bom, stray, number, null, no_id = read_out(out)
+    assert bom["text"] == ARTICLE
+    assert stray["text"].startswith("It’s a été day.")
+    assert number["error"] == null["error"] == "field 'text' is not a string"
+    assert no_id["id"] is None and no_id["text"] == ARTICLE
+    assert status == 1 and "5 documents (3 cleaned, 2 failed, 0 not pages)" in err
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, lzma.compress, bz2.compress], ids=["gz", "xz", "bz2"])
+def test_compressed_jsonl(tmp_path, capsys, compress):
+    src = tmp_path / "a.jsonl.z"
+    src.write_bytes(compress(jsonl({"id": "a", "text": ARTICLE}).encode()))
+    status, _ = run_here(capsys, str(src), "-o", str(tmp_path / "o.jsonl"))
+    assert status == 0 and read_out(tmp_path / "o.jsonl")[0]["text"] == ARTICLE
+
+
+def test_bad_html_model_is_checked_up_front(tmp_path, capsys):
+    src = tmp_path / "a.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    status, err = run_here(capsys, str(src), "-o", str(tmp_path / "o.jsonl"), "--html-model", "nope.npz")
+    assert status == 1 and err.startswith("cleaner batch: model file nope.npz") and err.count("\n") == 1
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+# --- WARC records: what is a page, and how it is decoded -------------------------------------
+
+
+def warc_pages(*records: bytes) -> list[batch.Document]:
+    import io
+
+    return list(batch.warc_documents(io.BytesIO(b"".join(records)), "t.warc"))
+
+
+def test_warc_status_type_and_binary_decisions():
+    png = b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256))
+    docs = warc_pages(
+        response("http://a/404", b"<h1>Not found</h1>", status="404 Not Found"),
+        response("http://a/301", b"", status="301 Moved Permanently", headers="Location: http://a/\r\n"),
+        response("http://a/png", png, None),
+        response("http://a/plain", b"<p>Prices rose.</p>\n<b>in</b> March", "text/plain"),
+        response("http://a/nothing-said", b"<html><body><p>Hello</p></body></html>", None),
+        response("http://a/feed", b"<rss><item><title>News</title></item></rss>", "application/rss+xml"),
+        response("http://a/svg", b"<svg></svg>", "image/svg+xml"),
+    )
+    status_404, status_301, png_doc, plain, sniffed, feed, svg = docs
+    assert status_404.error == "HTTP status 404" and status_301.error == "HTTP status 301"
+    assert png_doc.error.startswith("not text or HTML") and png_doc.content is None
+    assert all(d.not_a_page for d in (status_404, status_301, png_doc, svg))
+    kinds = [batch.page_text(d)[1] for d in (plain, sniffed, feed)]
+    assert kinds == ["text", "html", "html"]  # text/plain is text, however it looks
+
+
+def test_warc_charset_and_encodings():
+    brotli = pytest.importorskip("brotli")
+    latin = "<p>Le café a été ouvert. It’s</p>"
+    deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw_deflate = deflate.compress(b"<p>raw deflate</p>") + deflate.flush()
+    chunked_gzip = gzip.compress(b"<p>chunked</p>")
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunked_gzip), chunked_gzip)
+    docs = warc_pages(
+        response("http://a/latin", latin.encode("cp1252"), "text/html; charset=ISO-8859-1"),
+        response("http://a/sjis", "<p>ニュース</p>".encode("shift_jis"), 'text/html; charset="Shift_JIS"'),
+        response("http://a/utf8-labelled-latin", "<p>café</p>".encode(), "text/html; charset=iso-8859-1"),
+        response("http://a/ebcdic", b"<p>caf\xe9</p>", "text/html; charset=cp037"),
+        response("http://a/gzip", gzip.compress(b"<p>gzip</p>"), headers="Content-Encoding: gzip\r\n"),
+        response("http://a/deflate", zlib.compress(b"<p>deflate</p>"), headers="Content-Encoding: deflate\r\n"),
+        response("http://a/raw-deflate", raw_deflate, headers="Content-Encoding: deflate\r\n"),
+        response("http://a/br", brotli.compress(b"<p>br</p>"), headers="Content-Encoding: br\r\n"),
+        response("http://a/zstd", b"(\xb5/\xfd", headers="Content-Encoding: zstd\r\n"),
+        response("http://a/bad-gzip", b"\x1f\x8b\x08\x00garbage", headers="Content-Encoding: gzip\r\n"),
+        response("http://a/chunked", chunked, headers="Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n"),
+    )
+    contents = [batch.page_text(d)[0] if d.error is None else None for d in docs]
+    assert contents[:4] == [latin, "<p>ニュース</p>", "<p>café</p>", "<p>café</p>"]  # cp037 is not trusted
+    assert contents[4:8] == ["<p>gzip</p>", "<p>deflate</p>", "<p>raw deflate</p>", "<p>br</p>"]
+    assert docs[8].error == "unsupported content encoding zstd" and not docs[8].not_a_page
+    assert docs[9].error.startswith("damaged gzip content")
+    assert contents[10] == "<p>chunked</p>"
+
+
+def test_text_codec():
+    assert batch.text_codec("utf-16") == batch.text_codec("UTF-32LE") == "utf-8"
+    assert batch.text_codec("windows-1251") == "cp1251" and batch.text_codec("us-ascii") == "cp1252"
+    assert batch.text_codec("utf-7") is None and batch.text_codec("base64") is None
+
+
+# --- stopping: Ctrl-C, a worker that dies ----------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def workers_of(pid: int) -> list[int]:
+    out = []
+    for child in children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(child)
+        except OSError:
+            pass
+    return out
+
+
+def start_batch(tmp_path: Path, count: int, *args: str) -> tuple[subprocess.Popen, Path]:
+    src, out = tmp_path / "many.jsonl", tmp_path / "out.jsonl"
+    src.write_text(jsonl(*({"id": str(i), "text": f"Home | News\n\nRecord {i}. {ARTICLE}"} for i in range(count))))
+    out.write_text("the old output\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    job = subprocess.Popen([sys.executable, "-m", "cleaner", "batch", str(src), "-o", str(out), "--jobs", "2", *args],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)  # fmt: skip
+    return job, out
+
+
+def wait_for_workers(job: subprocess.Popen, count: int = 1) -> list[int]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = workers_of(job.pid)
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("no worker processes started")
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+
+
+def test_a_group_that_kills_a_fresh_worker_too_gets_error_records(monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    pools = []
+
+    class Pool:  # the first pool has died under every group; later ones die under the killer's
+        def __init__(self):
+            self.dead = not pools
+            pools.append(self)
+
+        def submit(self, _function, task):
+            future = Future()
+            if self.dead or any(d.id == "killer" for d in task[0]):
+                future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            else:
+                future.set_result([{"id": d.id, "text": "cleaned"} for d in task[0]])
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(batch.Workers, "_new_pool", lambda self: Pool())
+    warnings = []
+    workers = batch.Workers(2, {}, warnings.append)
+    tasks = [([batch.Document(name, None, f"t:{name}", "x", "text")], False, 0.0) for name in ("a", "killer", "b")]
+    submitted = [workers.submit(task) for task in tasks]
+    results = [workers.results(future, task) for future, task in zip(submitted, tasks)]
+    assert results[0] == [{"id": "a", "text": "cleaned"}] and results[2] == [{"id": "b", "text": "cleaned"}]
+    assert "a worker process died cleaning this document" in results[1][0]["error"]
+    assert len(pools) == 3 and len(warnings) == 2 and workers.breaks_in_a_row == 0
+
+
+@linux_only
+def test_ctrl_c_stops_the_workers_and_keeps_the_old_output(tmp_path):
+    job, out = start_batch(tmp_path, 100_000)
+    workers = wait_for_workers(job, 2)
+    time.sleep(0.3)  # the workers start up (or clean): Ctrl-C must be clean either way
+    os.killpg(job.pid, signal.SIGINT)  # as the terminal does: to the whole process group
+    try:
+        _, err = job.communicate(timeout=20)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 130 and err.strip().endswith("cleaner batch: interrupted"), err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert out.read_text() == "the old output\n" and sorted(os.listdir(tmp_path)) == ["many.jsonl", "out.jsonl"]
+    time.sleep(0.2)
+    assert not [
+        w for w in workers if Path(f"/proc/{w}").exists() and b"spawn_main" in Path(f"/proc/{w}/cmdline").read_bytes()
+    ]
+
+
+@linux_only
+def test_a_killed_worker_is_replaced_and_its_documents_cleaned(tmp_path):
+    job, out = start_batch(tmp_path, 15_000)
+    os.kill(wait_for_workers(job, 1)[0], signal.SIGKILL)
+    try:
+        _, err = job.communicate(timeout=60)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 0 and "a worker process died" in err, err
+    records = read_out(out)
+    assert [r["id"] for r in records] == [str(i) for i in range(15_000)] and all("text" in r for r in records)
+
+
+@linux_only
+def test_workers_that_keep_dying_stop_the_run(tmp_path):
+    job, out = start_batch(tmp_path, 60_000)
+    deadline = time.monotonic() + 30
+    while job.poll() is None and time.monotonic() < deadline:
+        for worker in workers_of(job.pid):
+            os.kill(worker, signal.SIGKILL)
+        time.sleep(0.02)
+    if job.poll() is None:
+        os.killpg(job.pid, signal.SIGKILL)
+    _, err = job.communicate()
+    assert job.returncode == 1 and "worker processes died 3 times in a row" in err and "Traceback" not in err, err
+    assert out.read_text() == "the old output\n"
