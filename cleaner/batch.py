@@ -35,12 +35,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cleaner.api import BLANK, assemble, labeled_lines
-from cleaner.decode import decode, looks_binary, utf16_without_bom
+from cleaner.decode import bom_codec, decode, looks_binary, utf16_without_bom, web_charset
 from cleaner.model import ModelError
 from cleaner.segment import Lines, looks_like_html
 
@@ -384,39 +383,6 @@ def _unchunked(data: bytes, cut_short_ok: bool) -> bytes:
     return b"".join(chunks)
 
 
-# WHATWG decodes these labels with a superset, as browsers do: pages labelled ISO-8859-1 or
-# ASCII are written in windows-1252 (curly quotes in 0x80-0x9F), GB2312 in GB18030, ...
-_SUPERSETS = {"ascii": "cp1252", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874",
-              "tis-620": "cp874", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949",
-              "shift_jis": "cp932", "big5": "big5hkscs"}  # fmt: skip
-_ASCII = bytes(range(0x20, 0x7F))
-# Byte-order marks (UTF-32 LE starts like UTF-16 LE).
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
-
-
-@lru_cache(maxsize=128)
-def text_codec(label: str) -> str | None:
-    """The Python codec for an HTTP charset label, or None for one it cannot trust: unknown,
-    or not ASCII-compatible (UTF-7, EBCDIC, base64: a lying label would garble the page).
-    UTF-16 and UTF-32 labels mean UTF-8 (a page in those has a byte-order mark), as WHATWG
-    reads them.
-
-    >>> text_codec("ISO-8859-1"), text_codec("utf-16le"), text_codec("cp037"), text_codec("nope")
-    ('cp1252', 'utf-8', None, None)
-    """
-    try:
-        name = codecs.lookup(label.strip()).name
-    except (LookupError, ValueError):
-        return None
-    if name.startswith(("utf-16", "utf-32")):
-        return "utf-8"
-    name = _SUPERSETS.get(name, name)
-    try:
-        return name if _ASCII.decode(name) == _ASCII.decode("ascii") else None
-    except Exception:  # a bytes-to-bytes codec (base64, zlib), or one that rejects plain ASCII
-        return None
-
-
 def decode_page(payload: bytes, charset: str | None) -> str:
     """Decode an HTTP body: a byte-order mark first, then strict UTF-8 (a valid UTF-8 page
     under another label is UTF-8: servers default their labels), then the HTTP ``charset``,
@@ -426,8 +392,8 @@ def decode_page(payload: bytes, charset: str | None) -> str:
     >>> decode_page("café".encode("latin-1"), "iso-8859-1"), decode_page("café".encode(), "iso-8859-1")
     ('café', 'café')
     """
-    codec = text_codec(charset) if charset else None
-    if codec in (None, "utf-8") or payload.startswith(_BOMS) or utf16_without_bom(payload[:4096]):
+    codec = web_charset(charset) if charset else None
+    if codec in (None, "utf-8") or bom_codec(payload) or utf16_without_bom(payload[:4096]):
         return decode(payload)
     try:
         return payload.decode("utf-8")

@@ -54,26 +54,33 @@ def bom_codec(head: bytes) -> tuple[str, int] | None:
     return None
 
 
+# WHATWG decodes these labels with a superset, as browsers do: pages labelled ISO-8859-1 or
+# ASCII are written in windows-1252 (curly quotes in 0x80-0x9F), GB2312 in GB18030, ...
+_SUPERSETS = {"ascii": "cp1252", "iso8859-1": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874",
+              "tis-620": "cp874", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949",
+              "shift_jis": "cp932", "big5": "big5hkscs"}  # fmt: skip
 # Printable ASCII, then escapes that escape codecs would rewrite.
 _ASCII_PROBE = bytes(range(0x20, 0x7F)).replace(b"\\", b"") + b"\t\n\r\\n\\u0041"
 
 
 @lru_cache(maxsize=64)
 def web_charset(label: str) -> str | None:
-    """The codec for a charset a page declares, or None to ignore the declaration: unknown
-    names, and codecs that would not read the page's ASCII markup as ASCII (EBCDIC, UTF-7,
-    unicode-escape). A declared UTF-16 or UTF-32 means UTF-8, as browsers read it (a page
-    whose bytes really are UTF-16 carries a byte-order mark or NULs, both caught before).
+    """The codec for a charset a page declares (``<meta>`` or HTTP), or None to ignore the
+    declaration: unknown names, and codecs that would not read the page's ASCII markup as
+    ASCII (EBCDIC, UTF-7, unicode-escape, base64). A declared UTF-16 or UTF-32 means UTF-8, as
+    browsers read it (a page whose bytes really are UTF-16 carries a byte-order mark or NULs,
+    both caught before); labels browsers read with a superset get the superset.
 
-    >>> web_charset("Windows-1252"), web_charset("utf-16le"), web_charset("unicode-escape")
+    >>> web_charset("ISO-8859-1"), web_charset("utf-16le"), web_charset("unicode-escape")
     ('cp1252', 'utf-8', None)
     """
     try:
         codec = codecs.lookup(label.strip().lower()).name
         if codec.startswith(("utf-16", "utf-32")):
             return "utf-8"
+        codec = _SUPERSETS.get(codec, codec)
         return codec if _ASCII_PROBE.decode(codec) == _ASCII_PROBE.decode("ascii") else None
-    except (LookupError, UnicodeDecodeError):  # LookupError too for codecs that are not text encodings
+    except (LookupError, ValueError):  # LookupError too for codecs that are not text encodings
         return None
 
 

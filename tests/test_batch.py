@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("fastwarc")
 
 from cleaner import batch  # noqa: E402  (after the skip: reading WARC needs fastwarc)
+from cleaner.decode import web_charset  # noqa: E402
 
 ARTICLE = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 
@@ -380,10 +381,10 @@ def test_warc_charset_and_encodings():
     assert contents[10] == "<p>chunked</p>"
 
 
-def test_text_codec():
-    assert batch.text_codec("utf-16") == batch.text_codec("UTF-32LE") == "utf-8"
-    assert batch.text_codec("windows-1251") == "cp1251" and batch.text_codec("us-ascii") == "cp1252"
-    assert batch.text_codec("utf-7") is None and batch.text_codec("base64") is None
+def test_http_charsets_are_read_as_browsers_read_them():
+    assert web_charset("utf-16") == web_charset("UTF-32LE") == "utf-8"
+    assert web_charset("windows-1251") == "cp1251" and web_charset("us-ascii") == "cp1252"
+    assert web_charset("utf-7") is None and web_charset("base64") is None and web_charset("unicode-escape") is None
 
 
 # --- stopping: Ctrl-C, a worker that dies ----------------------------------------------------
