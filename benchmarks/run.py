@@ -73,7 +73,7 @@ def aeb_rows(pages, systems: list[peers.Peer], *, repeats: int) -> list[dict]:
         for row, extract, inputs, batched in runs[turn:] + runs[:turn]:
             t0 = time.perf_counter()
             outputs[row["system"]] = list(extract(inputs)) if batched else [extract(x) for x in inputs]
-            row["round_seconds"].append(round(time.perf_counter() - t0, 4))
+            row["round_seconds"].append(round(time.perf_counter() - t0, 6))
     for row, *_ in runs:
         seconds = statistics.median(row["round_seconds"])
         scores = evaluate.score_groups([(p, page_score(o, p.gold)) for p, o in zip(pages, outputs[row["system"]])])

@@ -225,6 +225,16 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def stdout_closed(message: str) -> None:
+    """The reader of standard output went away (`cleaner big.txt | head -1`): stop writing
+    to it quietly (no failed flush at exit) and say so once on stderr."""
+    try:
+        sys.stdout = None  # type: ignore[assignment]
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    finally:
+        print(message, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m cleaner`` and the ``cleaner`` script (``cleaner batch ...``
     for corpora: see cleaner/batch.py; a file named "batch" is ``./batch``)."""
@@ -248,12 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except BrokenPipeError:
-        # The reader went away (`cleaner big.txt | head -1`): stop quietly on stdout, say so once.
-        try:
-            sys.stdout = None  # type: ignore[assignment]  # no flush of a dead pipe at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        finally:
-            print("cleaner: output closed before all text was written (broken pipe)", file=sys.stderr)
+        stdout_closed("cleaner: output closed before all text was written (broken pipe)")
         return EXIT_IO
     except KeyboardInterrupt:
         print("cleaner: interrupted", file=sys.stderr)

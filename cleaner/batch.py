@@ -937,11 +937,8 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ncleaner batch: interrupted" if sys.stderr.isatty() else "cleaner batch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader of standard output went away (`cleaner batch x.jsonl -o - | head`).
-        try:
-            sys.stdout = None  # type: ignore[assignment]  # no flush of a dead pipe at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        finally:
-            print("cleaner batch: output closed before all records were written (broken pipe)", file=sys.stderr)
+    except BrokenPipeError:  # `cleaner batch x.jsonl -o - | head`
+        from cleaner.__main__ import stdout_closed
+
+        stdout_closed("cleaner batch: output closed before all records were written (broken pipe)")
         return EXIT_FAILED

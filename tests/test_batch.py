@@ -20,6 +20,8 @@ from benchmarks.datasets import aeb_pages
 ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("fastwarc")
 
+from warc_files import warc_record  # noqa: E402
+
 from cleaner import batch  # noqa: E402  (after the skip: reading WARC needs fastwarc)
 from cleaner.decode import web_charset  # noqa: E402
 
@@ -29,14 +31,6 @@ ARTICLE = "The council approved the new budget on Tuesday after a long debate ab
 @pytest.fixture(scope="module")
 def pages():
     return aeb_pages()[:12]
-
-
-def warc_record(kind: str, record_id: str, url: str, block: bytes, content_type: str) -> bytes:
-    head = (
-        f"WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Record-ID: <urn:uuid:{record_id}>\r\nWARC-Target-URI: {url}\r\n"
-        f"Content-Type: {content_type}\r\nContent-Length: {len(block)}\r\n\r\n"
-    ).encode()
-    return head + block + b"\r\n\r\n"
 
 
 def http_response(body: bytes, content_type: str | None, status: str = "200 OK", headers: str = "") -> bytes:

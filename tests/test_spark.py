@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from warc_files import warc_record
 
 import cleaner
 from benchmarks.datasets import aeb_pages
@@ -18,14 +19,6 @@ installed = all(importlib.util.find_spec(m) for m in ("pyspark", "pandas", "pyar
 needs_spark = pytest.mark.skipif(not installed, reason="needs pip install 'cleaner[spark,warc]'")
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime")
 ARTICLE = "The council approved the new budget on Tuesday after a long debate about schools and roads."
-
-
-def warc_record(kind: str, record_id: str, url: str, block: bytes, content_type: str) -> bytes:
-    head = (
-        f"WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Record-ID: <urn:uuid:{record_id}>\r\nWARC-Target-URI: {url}\r\n"
-        f"Content-Type: {content_type}\r\nContent-Length: {len(block)}\r\n\r\n"
-    ).encode()
-    return head + block + b"\r\n\r\n"
 
 
 def response(url: str, body: bytes, content_type: str, status: str = "200 OK") -> bytes:
