@@ -131,10 +131,6 @@ class Page:
     flags: str
     span_labels: bool = False  # page-signal: labels come from the annotated HTML itself
     snippets: dict | None = None  # trafilatura-eval: {"with": [...], "without": [...], "comments": [...]}
-    # page-signal: the site guessed from the page's input HTML, whose links are absolute (its
-    # ``html`` is the annotated gold HTML, whose links are not). Only for telling which test
-    # sites training saw: the corpus's site of such a page stays as it was built.
-    input_url: str | None = None
 
 
 def _read_gz(path: Path) -> bytes:
@@ -168,7 +164,7 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
         if ds == "trafilatura-eval" and not (snippet_pages or is_checked_gold(gold_file(ds, row["id"]))):
             continue
         html = decode(_read_gz(data / row["html_path"]))
-        url = input_url = None
+        url = None
         gold_body, gold_comments, span_labels, snippets = None, "", False, None
         if ds == "trafilatura-eval":
             snippets = evaldata[row["gold_key"]]
@@ -190,7 +186,9 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
             elif ds == "readability-testset":
                 gold_body = "\n".join(segment_html(gold).text)
             elif ds == "page-signal":
-                input_url = guess_url(html)
+                # The site from the input page, whose links are absolute (the annotated gold
+                # HTML's are not: most of these pages had no site, each its own in the splits).
+                url = guess_url(html)
                 html, span_labels = gold, True
         if not url or "//" not in url or "fakehost" in url:
             url = guess_url(html) or url
@@ -206,7 +204,6 @@ def read_pages(data: Path, *, snippet_pages: bool = False, only: str | None = No
                 flags,
                 span_labels,
                 snippets,
-                input_url,
             )
         )
     return pages
@@ -690,8 +687,7 @@ def build(data: Path, out: Path, *, limit: int | None = None) -> dict:
     if limit:
         pages = pages[:limit]
     splits = assign_splits(pages)
-    trained = [p for p in pages if splits[p.dataset + "/" + p.id] != "test"]
-    train_sites = {site_of(p.url or "") for p in trained} | {site_of(p.input_url) for p in trained if p.input_url}
+    train_sites = {site_of(p.url or "") for p in pages if splits[p.dataset + "/" + p.id] != "test"}
     by_split: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     for n, page in enumerate(pages):
         split = splits[page.dataset + "/" + page.id]
