@@ -38,6 +38,10 @@ class InputError(Exception):
     """An input that cannot be cleaned; the message names it."""
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (closed, disk full); the message says so."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
 
@@ -93,7 +97,7 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
         raise InputError(f"{name}: looks like {kind} data, not text or HTML")
     from cleaner.segment import looks_like_html
 
-    sniffed = decoding.decode(head[:4096])
+    sniffed = decoding.decode(head[: 1 << 17])  # looks_like_html skips up to 64 KiB of leading comments
     is_html = mode == "html" or (mode == "auto" and looks_like_html(sniffed))
     rest = stream.read(1)
     if not rest:
@@ -116,18 +120,20 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
     )
     carry = ""
     chunk = head[skip:] + rest
+    end = None  # the line terminator pieces are cut at: "\n", or "\r" in old Mac text
     while chunk:
         carry += decoder.decode(chunk)
-        lines = carry.split("\n")
+        end = end or ("\n" if "\n" in carry or "\r" not in carry else "\r")
+        lines = carry.split(end)
         while len(lines) > PIECE_LINES + 1:
             cut = PIECE_LINES
             for back in range(min(2000, cut)):  # a blank line near the cut keeps paragraphs whole
                 if not lines[cut - back].strip():
                     cut -= back
                     break
-            yield "text", "\n".join(lines[:cut]) + "\n"
+            yield "text", end.join(lines[:cut]) + end
             lines = lines[cut:]
-        carry = "\n".join(lines)
+        carry = end.join(lines)
         chunk = stream.read(1 << 20)
     carry += decoder.decode(b"", final=True)
     if carry:
@@ -148,8 +154,13 @@ def _write(out: BinaryIO, text: str) -> None:
     # An unbuffered stdout (python -u, PYTHONUNBUFFERED) may take part of the bytes: write the
     # rest, so a reader that went away shows as a broken pipe, never as silently short output.
     data = memoryview(text.encode("utf-8", "surrogatepass"))
-    while data:
-        data = data[out.write(data) or 0 :]
+    try:
+        while data:
+            data = data[out.write(data) or 0 :]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # not an input's error: the loop over inputs must not take it for one
+        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
 
+    if sys.stdout is None:  # started with standard output closed (`cleaner x.txt >&-`)
+        raise OutputError("standard output is closed")
     out = sys.stdout.buffer
     status = EXIT_OK
     # Segmented inputs waiting to be classified together, in order: (file number, file name,
@@ -221,7 +234,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"cleaner: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
             status = EXIT_IO
     write_pending()
-    out.flush()
+    try:
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from None
     return status
 
 
@@ -259,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except BrokenPipeError:
         stdout_closed("cleaner: output closed before all text was written (broken pipe)")
+        return EXIT_IO
+    except OutputError as exc:
+        stdout_closed(f"cleaner: {exc}")
         return EXIT_IO
     except KeyboardInterrupt:
         print("cleaner: interrupted", file=sys.stderr)

@@ -243,9 +243,13 @@ class Cleaner:
         >>> Cleaner().clean_many(["Home | News\\n\\nThe council met on Tuesday to approve the new budget for schools.", ""])
         ['The council met on Tuesday to approve the new budget for schools.', '']
         """
+        if isinstance(texts, (str, bytes, bytearray, memoryview)):  # would be cleaned character by character
+            raise TypeError("clean_many takes a list (an iterable) of texts; for one text use clean")
         if keep is not None:  # checked before the work, not after it
             _check_keep(keep)
         _check_threshold(threshold)
+        if mode is not None:
+            _check_mode(mode)
         pages = [self.segment(text, mode=mode) for text in texts]
         return [
             assemble(lines, self.kept(lines, P, keep=keep, threshold=threshold, headline=headline))
@@ -364,7 +368,8 @@ def assemble(lines: Lines, kept: np.ndarray) -> str:
 
 
 def _check_keep(keep: Iterable[str]) -> tuple[str, ...]:
-    keep = (keep,) if isinstance(keep, str) else tuple(keep)
+    # Each label once: a threshold sums the kept labels' probabilities.
+    keep = (keep,) if isinstance(keep, str) else tuple(dict.fromkeys(keep))
     unknown = [k for k in keep if k not in LABELS]
     if unknown or not keep:
         raise ValueError(f"keep takes labels among {', '.join(LABELS)}; got {', '.join(map(repr, unknown)) or 'none'}")

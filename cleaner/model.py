@@ -197,13 +197,17 @@ def load(path: str | Path, *, feature_names: list[str] | None = None,
                          f"({exc.strerror or exc}); {advice}") from None  # fmt: skip
     except (UnicodeDecodeError, IndexError):
         raise ModelError(f"model file {path}: its checksum file {checksum_file} holds no checksum; {advice}") from None
-    if sha256_of(data) != expected:
+    if sha256_of(data) != expected.lower():
         raise ModelError(f"model file {path}: checksum mismatch, the file is corrupted or was changed; {advice}")
     try:
+        if not data.startswith(b"PK"):  # numpy would read it as a pickle and advise loading it unsafely
+            raise ValueError("not an .npz archive")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             header = json.loads(npz["header"].tobytes().decode())
             if not isinstance(header, dict):
                 raise ValueError("its header is not a JSON object")
+            if header.get("passes", 1) not in (1, 2, 3) or header.get("kind", "text") not in ("text", "html"):
+                raise ValueError("its header's passes or kind is not one this cleaner makes")
             passes = []
             for st in range(int(header.get("passes", 1))):
                 # Format 1 stored one network per pass as "s{pass}_..."; format 2 "s{pass}_m{member}_...".
@@ -227,8 +231,8 @@ def load(path: str | Path, *, feature_names: list[str] | None = None,
     if kind is not None and header.get("kind", kind) != kind:
         names = {"html": "an HTML", "text": "a text"}
         option = "html_model= (cleaner --html-model)" if header["kind"] == "html" else "model= (cleaner --model)"
-        raise ModelError(f"model file {path}: {names.get(header['kind'], 'another')} model, given as "
-                         f"{names.get(kind, kind)} model; pass it as {option}")  # fmt: skip
+        raise ModelError(f"model file {path}: {names[header['kind']]} model, given as {names[kind]} model; "
+                         f"pass it as {option}")  # fmt: skip
     context_ok = (
         context_feature_names is None
         or int(header.get("passes", 1)) == 1

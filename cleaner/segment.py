@@ -169,11 +169,20 @@ _PRE_BIT = 1 << DOM_FLAGS.index("pre")
 _TOKEN = re.compile(r"(?<![0-9a-z])[a-z]{2,24}(?![0-9a-z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_TOKENS = 24
-_HTML_SNIFF = re.compile(
-    r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|span|a\s|table|script|br|h[1-6]|ul|li)\b", re.I
+# Tags of the HTML vocabulary (a text about "<name@example.com>" or "<3" has none of them).
+_HTML_TAG = re.compile(
+    r"<(/?)(?:html|head|body|meta|link|title|style|script|noscript|div|p|span|a|table|tr|td|th|tbody|thead|br|hr|"
+    r"img|h[1-6]|ul|ol|li|dl|dt|dd|article|section|main|header|footer|nav|aside|blockquote|pre|code|strong|em|b|"
+    r"i|u|form|input|button|label|select|figure|figcaption|iframe|svg|center|font)(?=[\s/>])",
+    re.I,
 )
-_HTML_CLOSE = re.compile(r"</(?:html|head|body|title|div|p|span|a|table|script|style|h[1-6]|ul|ol|li|td|tr)\s*>", re.I)
-_HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.I)
+# How a page or a fragment of one starts (not "<img ...>": text rendered with a tracking
+# pixel left in it starts so).
+_HTML_START = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|meta|link|title|style|script|div|p|table|ul|ol|dl|h[1-6]|article|"
+    r"section|main|header|footer|nav|aside|blockquote|pre|form|figure)(?=[\s/>])",
+    re.I,
+)
 # Comments and <?xml ...?> declarations a page may open with, however long.
 _LEADING_COMMENTS = re.compile(r"(?:\s|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z))*", re.S)
 
@@ -199,7 +208,8 @@ def _whitespace() -> str:
 
 
 def looks_like_html(text: str) -> bool:
-    """Guess whether ``text`` is HTML from its first 2 KiB after any leading comments.
+    """Guess whether ``text`` is HTML from its first 2 KiB after any leading whitespace,
+    comments and ``<?xml ...?>`` declarations.
 
     >>> looks_like_html("<!DOCTYPE html><html><body><p>Hi</p></body></html>")
     True
@@ -210,12 +220,12 @@ def looks_like_html(text: str) -> bool:
     """
     start = _LEADING_COMMENTS.match(text, 0, 1 << 16).end()
     head = text[start : start + 2048]
-    if _HTML_START.match(head):
+    if _HTML_START.match(head):  # a page, or a fragment ("<p>...</p>")
         return True
-    opening, closing = len(_HTML_SNIFF.findall(head)), len(_HTML_CLOSE.findall(head))
-    # Markup starts with a tag, or has end tags among several tags; text that mentions tags
-    # ("wrap it in <p> and use <br>", a code sample's "<script ...></script>") has few.
-    return _HTML_SNIFF.match(head) is not None or (closing >= 1 and opening + closing >= 3) or opening >= 4
+    # Else only dense markup: text that shows a snippet of it ("wrap it in <p>", a code
+    # sample's "<div class="box"><p>Hi</p></div>") has a few tags, a page many.
+    tags = [m.group(1) for m in _HTML_TAG.finditer(head)]
+    return len(tags) >= 8 and tags.count("/") >= 2
 
 
 @lru_cache(maxsize=8192)  # a page repeats its class names on many elements

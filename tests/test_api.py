@@ -98,7 +98,7 @@ def test_bad_settings_are_clear_errors():
 def test_bad_settings_per_call_are_the_same_clear_errors():
     c = Cleaner()
     for call in (c.clean, c.clean_many, cleaner.clean):
-        text = ["x"] if call is c.clean_many else "x"
+        text = ["x"] if call == c.clean_many else "x"
         with pytest.raises(ValueError, match="threshold"):
             call(text, threshold=5)
         with pytest.raises(ValueError, match="threshold"):
@@ -111,6 +111,22 @@ def test_bad_settings_per_call_are_the_same_clear_errors():
         cleaner.label("x", mode="xml")
     with pytest.raises(TypeError, match="str or bytes, not int"):
         cleaner.clean(123)  # bytes(123) would be 123 NULs
+    with pytest.raises(TypeError, match="list"):
+        c.clean_many("abc")  # would be cleaned character by character
+    with pytest.raises(ValueError, match="mode"):
+        c.clean_many([], mode="x")
+
+
+def test_a_label_kept_twice_counts_once():
+    text = "Home | News\n\nThe council approved the new budget on Tuesday after a long debate about schools."
+    c = Cleaner()
+    lines = c.segment(text)
+    P = c.predict(lines)
+    assert (
+        c.kept(lines, P, keep=("body", "body"), threshold=0.9).tolist()
+        == c.kept(lines, P, keep=("body",), threshold=0.9).tolist()
+    )
+    assert (P[:, 0] < 0.9).any() and (P[:, 0] >= 0.45).any()  # a double count would keep more
 
 
 def test_cleaner_is_safe_to_share_between_threads():

@@ -110,6 +110,37 @@ def test_large_text_in_any_byte_order_mark_is_decoded_in_pieces(monkeypatch):
         assert len(pieces) > 2 and "".join(t for _, t in pieces) == text, codec
 
 
+def test_output_that_cannot_be_written_is_one_line_exit_1(tmp_path):
+    full = subprocess.run([sys.executable, "-m", "cleaner", str(EXAMPLE)], stdout=open("/dev/full", "wb"),
+                          stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+    assert (
+        full.returncode == 1
+        and full.stderr.decode().strip() == "cleaner: standard output: cannot write (No space left on device)"
+    )
+    closed = subprocess.run([sys.executable, "-m", "cleaner", str(EXAMPLE)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=ROOT, pass_fds=(), close_fds=True,
+                            preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert closed.returncode == 1 and closed.stderr.decode().strip() == "cleaner: standard output is closed"
+
+
+def test_html_after_long_leading_whitespace_is_still_html(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "\n" * 5_000 + "<!-- generated -->\n<html><body><nav>Home</nav><p>The council met.</p></body></html>"
+    )
+    assert run("--labels", str(page)).stdout.decode().split("\t")[-1] == "The council met.\n"
+
+
+def test_large_text_with_old_mac_line_ends_is_read_in_pieces(monkeypatch):
+    from cleaner import __main__ as cli
+
+    monkeypatch.setattr(cli, "WHOLE_LIMIT", 4096)
+    monkeypatch.setattr(cli, "PIECE_LINES", 50)
+    text = "".join(f"Line {i}: the council met again.\r" for i in range(400))
+    pieces = list(cli._pieces("page.txt", io.BytesIO(text.encode()), "auto"))
+    assert len(pieces) > 2 and "".join(t for _, t in pieces) == text
+
+
 def test_version_empty_labels_and_odd_file_names(tmp_path):
     assert run("--version").stdout.startswith(b"cleaner ")
     assert run("--labels").stdout == run("--json").stdout == b""  # empty input: no line, no record

@@ -75,6 +75,17 @@ def test_bad_model_files_are_clear_errors_naming_the_file(tmp_path):
     assert "not a cleaner model" in refused(buf.getvalue(), checksum(buf.getvalue()))
     # A user's own model is retrained, not restored by reinstalling.
     assert "reinstall" not in refused(b"x", checksum(b"y")) and "--out" in refused(b"x", checksum(b"y"))
+    assert "not an .npz archive" in refused(b"\x80\x04junk", checksum(b"\x80\x04junk"))  # never "allow_pickle"
+    shipped_model = model_io.load(model_io.DEFAULT_MODEL)
+    for header in (dict(shipped_model.header, passes=10**9), dict(shipped_model.header, kind=["x"])):
+        path = tmp_path / "odd.npz"
+        model_io.save(path, model_io.Model(header, shipped_model.networks, shipped_model.vocab))
+        with pytest.raises(ModelError, match="passes or kind"):
+            Cleaner(model=path)
+    upper = tmp_path / "upper.npz"
+    upper.write_bytes(shipped)
+    (tmp_path / "upper.npz.sha256").write_text(model_io.sha256_of(shipped).upper() + "  upper.npz\n")
+    assert Cleaner(model=upper).model.vocab
     html = model_io.DEFAULT_HTML_MODEL.read_bytes()
     assert "an HTML model" in refused(html, checksum(html)) and "html_model" in refused(html, checksum(html))
 

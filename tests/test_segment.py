@@ -58,6 +58,11 @@ def test_looks_like_html():
     # Text about markup is text: no end tags, or one code sample.
     assert not looks_like_html("To make a paragraph, wrap it in <p> and use <br> for a line break.")
     assert not looks_like_html('Add this line:\n<script src="vendor/blanket.js"></script>\nand run the tests.')
+    assert not looks_like_html('Your markup is <div class="box"><p>Hello</p></div> and then you add CSS.')
+    assert not looks_like_html("<name@example.com> wrote:\n> hi")
+    assert not looks_like_html('<img src="pixel.gif" style="display:none">\nThe council met on Tuesday.')
+    for fragment in ("<article><h2>Budget</h2><section>x</section></article>", "<main>x</main>", "<dl><dt>a</dt></dl>"):
+        assert looks_like_html(fragment), fragment
 
 
 def test_declared_charsets_are_read_as_browsers_do():
