@@ -2,16 +2,19 @@
 
     python -m cleaner batch INPUT... -o OUTPUT.jsonl.gz [--jobs N] [--labels]
 
-One JSON record per document, in input order: ``{"id", "url", "source", "text"}`` (plus
-``"labels"`` with ``--labels``), or ``{"id", "url", "source", "error"}`` for a record that
-was not cleaned: nothing is dropped silently, and the batch goes on. An error is either a
+An INPUT of ``-`` is JSONL (or, with ``--format warc``, WARC) on standard input; a pipe or
+FIFO is read like a file. One JSON record per document, in input order: ``{"id", "url",
+"source", "text"}`` (plus ``"labels"`` with ``--labels``), or ``{"id", "url", "source",
+"error"}`` for a record that was not cleaned: nothing is dropped silently, and the batch
+goes on. An error is either a
 failure (not JSON, undecodable, cut short, over the time limit, a file that cannot be read
 further) or a WARC record that is no page to clean (an image, an HTTP 404 or redirect).
 Input is read and output written in blocks, so memory stays bounded; ``--jobs`` worker
 processes (default: all cores) each load the model once. The output appears under its name
 only when the run completes. A progress line on stderr when it is a terminal; a summary
 line at the end always. Exit status: 0 done; 1 a document or file failed (counted in the
-summary) or an input or output could not be opened; 2 a usage error; 130 interrupted.
+summary) or an input or output could not be opened; 2 a usage error; 130 interrupted
+(Ctrl-C); 143 terminated (SIGTERM, as sent by timeout, systemd or Slurm).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import bz2
 import codecs
 import gzip
+import io
 import json
 import lzma
 import math
@@ -28,6 +32,7 @@ import secrets
 import signal
 import stat
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -54,7 +59,10 @@ MAX_DECOMPRESSED = 256 << 20
 # Worker pools that break one after another with no group cleaned in between: the workers
 # cannot run at all (or every group kills one), so the run stops instead of going on.
 MAX_BREAKS_IN_A_ROW = 3
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+# A --timeout longer than this (about 11.6 days) means no limit: no document needs more, and
+# far longer ones overflow the interval timer (setitimer raised OverflowError on each).
+MAX_TIMEOUT = 10**6
 WARC_HINT = "reading WARC/WET needs fastwarc: pip install 'cleaner[warc]'"
 
 
@@ -89,21 +97,54 @@ _COMPRESSED = ((b"\x1f\x8b", gzip.GzipFile), (b"\xfd7zXZ\x00", lzma.LZMAFile), (
 
 
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
-    """The bytes of ``raw``, decompressed when it starts like gzip, xz or bzip2."""
-    magic = raw.read(6)
-    raw.seek(0)
+    """The bytes of ``raw``, decompressed when it starts like gzip, xz or bzip2. A pipe
+    (standard input, a FIFO, ``<(zcat ...)``) cannot seek back: its first bytes are peeked."""
+    if raw.seekable():
+        magic = raw.read(6)
+        raw.seek(0)
+    else:
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+        magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
     for signature, opener in _COMPRESSED:
         if magic.startswith(signature):
             return opener(fileobj=raw) if opener is gzip.GzipFile else opener(raw)
     return raw
 
 
-def _unreadable_file(name: str, number: int, exc: BaseException) -> Document:
+def display_name(name: str) -> str:
+    """An input's name as valid text: bytes of a file name that are not UTF-8 (held by
+    Python as surrogates) shown as ``\\xNN``, so they reach the output as they were.
+    (The command line's own copy is in cleaner/__main__.py.)
+
+    >>> display_name("caf\\udce9.jsonl")
+    'caf\\\\xe9.jsonl'
+    """
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _unreadable_file(name: str, number: int, exc: BaseException | str) -> Document:
     """The error record of a file that cannot be read from record ``number`` on."""
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    reason = exc if isinstance(exc, str) else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     where = f" after record {number - 1}" if number > 1 else ""
     source = f"{name}:{number}"
     return Document(source, None, source, None, "text", f"cannot read the file{where}: {reason}", unreadable_file=True)
+
+
+@contextmanager
+def _input_stream(name: str) -> Iterator[IO[bytes]]:
+    """An input's bytes, decompressed: the file ``name``, or standard input for "-" (left
+    open, as it is not ours)."""
+    if name == "-":
+        stream = _decompressed(sys.stdin.buffer)
+        try:
+            yield stream
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()  # a decompressor: standard input under it stays open
+        return
+    with open(name, "rb") as raw, _decompressed(raw) as stream:
+        yield stream
 
 
 def jsonl_document(line: bytes, source: str, *, field: str, id_field: str, url_field: str, mode: str) -> Document:
@@ -127,19 +168,28 @@ def jsonl_document(line: bytes, source: str, *, field: str, id_field: str, url_f
     return Document(doc_id, url, source, content, mode, size=size)
 
 
-def read_jsonl(path: Path, *, field: str, id_field: str, url_field: str, mode: str) -> Iterator[Document]:
-    """Documents of a JSONL file (gzip, xz or bzip2 compressed or not): the text or HTML in
-    ``field``. A file damaged part way gives the records before the damage, then an error."""
+def read_jsonl(name: str, *, field: str, id_field: str, url_field: str, mode: str) -> Iterator[Document]:
+    """Documents of a JSONL file (gzip, xz or bzip2 compressed or not; "-": standard input):
+    the text or HTML in ``field``. A file damaged part way gives the records before the
+    damage, then an error; a WARC file gives one error (read it with ``--format warc``)."""
+    shown = display_name(name)
     number = 0
+    first = True
     try:
-        with open(path, "rb") as raw, _decompressed(raw) as lines:
+        with _input_stream(name) as lines:
             for number, line in enumerate(lines, 1):
-                if line.strip():
-                    yield jsonl_document(
-                        line, f"{path}:{number}", field=field, id_field=id_field, url_field=url_field, mode=mode
-                    )
+                if not line.strip():
+                    continue
+                if first and line.startswith(b"WARC/"):
+                    # Not a bad first record but the wrong reader: one error, not one per line.
+                    yield _unreadable_file(shown, number, "a WARC file, not JSONL (read it with --format warc)")
+                    return
+                first = False
+                yield jsonl_document(
+                    line, f"{shown}:{number}", field=field, id_field=id_field, url_field=url_field, mode=mode
+                )
     except DAMAGE as exc:
-        yield _unreadable_file(str(path), number + 1, exc)
+        yield _unreadable_file(shown, number + 1, exc)
 
 
 class _UntilDamaged:
@@ -199,15 +249,26 @@ def warc_documents(stream: IO[bytes], name: str, *, mode: str = "auto") -> Itera
         yield _unreadable_file(name, number + 1, damage)
 
 
-def read_warc(path: Path, *, mode: str) -> Iterator[Document]:
-    """Documents of a WARC or WET file: see :func:`warc_documents`."""
+def read_warc(name: str, *, mode: str) -> Iterator[Document]:
+    """Documents of a WARC or WET file ("-": standard input): see :func:`warc_documents`. A
+    file that is not WARC from its first record on gets a hint to read it as JSONL."""
+    shown = display_name(name)
+    if name == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(name, "rb")
+        except OSError as exc:
+            yield _unreadable_file(shown, 1, exc)
+            return
     try:
-        stream = open(path, "rb")
-    except OSError as exc:
-        yield _unreadable_file(str(path), 1, exc)
-        return
-    with stream:
-        yield from warc_documents(stream, str(path), mode=mode)
+        for doc in warc_documents(stream, shown, mode=mode):
+            if doc.unreadable_file and doc.source == f"{shown}:1" and "WARC header" in (doc.error or ""):
+                doc.error = f"{doc.error} (not a WARC file? --format jsonl reads it as JSONL)"
+            yield doc
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
 
 
 def warc_document(record: WarcRecord, source: str, *, mode: str = "auto") -> Document:
@@ -228,34 +289,39 @@ def warc_document(record: WarcRecord, source: str, *, mode: str = "auto") -> Doc
 
 def record_page(record: WarcRecord) -> tuple[bytes, str, str | None]:
     """(body, kind, HTTP charset) of a WARC response or WET conversion record: the body with
-    the HTTP Content-Encoding (gzip, deflate, br) and chunked Transfer-Encoding undone; kind
-    "html" for HTML and XML, "text" for text/plain and WET text, "auto" for a page of no
-    declared type (sniffed once decoded, see :func:`page_text`).
+    its HTTP Transfer-Encoding (chunked, gzip, deflate) and Content-Encoding (gzip, deflate,
+    br) undone; kind "html" for HTML and XML, "text" for text/plain and WET text, "auto" for
+    a page of no declared type (sniffed once decoded, see :func:`page_text`).
 
     Raises RecordError when the record is cut short (a truncated file) or its body cannot be
     decoded, NotAPage when it holds no page: an HTTP status other than 2xx, a content type
-    other than HTML, XML or plain text, or binary data without a content type.
+    other than HTML, XML or plain text, or binary data without a content type. The status
+    and type are read from the headers first: the body of a record that is no page (a
+    200 MB video) is skipped in bounded steps, never held in memory.
     """
     from fastwarc.warc import WarcRecordType
 
-    if record.record_type == WarcRecordType.response and record.is_http:
-        record.parse_http()  # the reader then starts at the HTTP body
-    payload = record.reader.read()
-    if len(payload) < record.content_length:
-        raise RecordError(f"record cut short ({len(payload)} of {record.content_length} bytes): a truncated file?")
     if record.record_type == WarcRecordType.conversion:  # WET: text already
-        return payload, "text", None
-    if not record.is_http:  # a response of another protocol (dns:, ftp:): its WARC content type
-        media_type, charset = parse_content_type(record.headers.get("Content-Type"))
+        return _whole_payload(record), "text", None
+    http = record.is_http
+    if http:
+        record.parse_http()  # the reader then starts at the HTTP body
+    try:
+        if not http:  # a response of another protocol (dns:, ftp:): its WARC content type
+            media_type, charset = parse_content_type(record.headers.get("Content-Type"))
+        else:
+            headers = record.http_headers
+            if headers.status_code is None:
+                raise RecordError(f"no HTTP status in {headers.status_line[:80]!r}")
+            if not 200 <= headers.status_code < 300:
+                raise NotAPage(f"HTTP status {headers.status_code}")
+            media_type, charset = parse_content_type(headers.get("Content-Type"))
         kind = page_kind(media_type)
-    else:
-        headers = record.http_headers
-        if headers.status_code is None:
-            raise RecordError(f"no HTTP status in {headers.status_line[:80]!r}")
-        if not 200 <= headers.status_code < 300:
-            raise NotAPage(f"HTTP status {headers.status_code}")
-        media_type, charset = parse_content_type(headers.get("Content-Type"))
-        kind = page_kind(media_type)  # before decompressing: an image is not worth it
+    except (NotAPage, RecordError):
+        _skip_payload(record)  # a truncated record says so, whatever it held
+        raise
+    payload = _whole_payload(record)
+    if http:
         payload = undo_encodings(
             payload,
             transfer_encoding=headers.get("Transfer-Encoding"),
@@ -265,6 +331,26 @@ def record_page(record: WarcRecord) -> tuple[bytes, str, str | None]:
     if kind is None and looks_binary(payload):
         raise NotAPage("not text or HTML (binary data, no content type)")
     return payload, kind or "auto", charset
+
+
+def _cut_short(record: WarcRecord, read: int) -> RecordError:
+    return RecordError(f"record cut short ({read} of {record.content_length} bytes): a truncated file?")
+
+
+def _whole_payload(record: WarcRecord) -> bytes:
+    """The rest of a record's payload; RecordError when the file ends before it does."""
+    payload = record.reader.read()
+    if len(payload) < record.content_length:
+        raise _cut_short(record, len(payload))
+    return payload
+
+
+def _skip_payload(record: WarcRecord) -> None:
+    """Read past the rest of a record's payload without keeping it (fastwarc reads it in
+    bounded steps); RecordError when the file ends before it does."""
+    skipped = record.reader.consume()
+    if skipped < record.content_length:
+        raise _cut_short(record, skipped)
 
 
 def parse_content_type(value: str | None) -> tuple[str, str | None]:
@@ -302,31 +388,44 @@ def page_kind(media_type: str) -> str | None:
     raise NotAPage(f"content type {media_type} is not text or HTML")
 
 
+def _codings(header: str | None) -> list[str]:
+    """The codings a Transfer-Encoding or Content-Encoding header lists, in the order applied."""
+    return [coding.strip().lower() for coding in (header or "").split(",") if coding.strip()]
+
+
 def undo_encodings(payload: bytes, *, transfer_encoding: str | None, content_encoding: str | None,
                    cut_short_ok: bool = False) -> bytes:  # fmt: skip
-    """The HTTP body without its chunked transfer encoding and its content encodings (gzip,
-    deflate, br), last applied first. RecordError when an encoding is unknown or its data
+    """The HTTP body without its transfer codings (chunked, gzip, deflate: ``gzip, chunked``
+    is gzipped, then chunked) and then its content encodings (gzip, deflate, br), each
+    header's last coding undone first. RecordError when a coding is unknown or its data
     damaged; data that ends early passes when ``cut_short_ok`` (the crawler truncated it).
 
     >>> undo_encodings(b"5\\r\\nHello\\r\\n0\\r\\n\\r\\n", transfer_encoding="chunked", content_encoding=None)
     b'Hello'
     """
-    if transfer_encoding and "chunked" in transfer_encoding.lower():
-        payload = _unchunked(payload, cut_short_ok)
-    encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
-    for encoding in reversed(encodings):
-        if encoding == "identity":
-            continue
-        if encoding in ("gzip", "x-gzip"):
-            payload = _inflated(payload, 16 + zlib.MAX_WBITS, encoding, cut_short_ok)
-        elif encoding == "deflate":  # zlib-wrapped as the standard says; raw deflate as some servers send
-            wbits = zlib.MAX_WBITS if payload[:1] and (payload[0] & 0x0F) == 8 else -zlib.MAX_WBITS
-            payload = _inflated(payload, wbits, encoding, cut_short_ok)
-        elif encoding == "br":
-            payload = _unbrotli(payload, cut_short_ok)
+    for coding in reversed(_codings(transfer_encoding)):
+        if coding == "chunked":
+            payload = _unchunked(payload, cut_short_ok)
         else:
-            raise RecordError(f"unsupported content encoding {encoding}")
+            payload = _undo_coding(payload, coding, "transfer", cut_short_ok)
+    for coding in reversed(_codings(content_encoding)):
+        payload = _undo_coding(payload, coding, "content", cut_short_ok)
     return payload
+
+
+def _undo_coding(payload: bytes, coding: str, header: str, cut_short_ok: bool) -> bytes:
+    """``payload`` without one compression ``coding`` of the ``header`` ("transfer" or
+    "content") encoding."""
+    if coding == "identity":
+        return payload
+    if coding in ("gzip", "x-gzip"):
+        return _inflated(payload, 16 + zlib.MAX_WBITS, coding, cut_short_ok)
+    if coding == "deflate":  # zlib-wrapped as the standard says; raw deflate as some servers send
+        wbits = zlib.MAX_WBITS if payload[:1] and (payload[0] & 0x0F) == 8 else -zlib.MAX_WBITS
+        return _inflated(payload, wbits, coding, cut_short_ok)
+    if coding == "br":
+        return _unbrotli(payload, cut_short_ok)
+    raise RecordError(f"unsupported {header} encoding {coding}")
 
 
 def _inflated(data: bytes, wbits: int, encoding: str, cut_short_ok: bool) -> bytes:
@@ -413,27 +512,41 @@ def page_text(doc: Document) -> tuple[str, str]:
     return text, "html" if looks_like_html(text) else "text"
 
 
-def input_format(path: Path, choice: str) -> str:
-    """The format of an input, "warc" or "jsonl": ``choice``, or by the name (.warc, .wet)."""
+# Name endings of compressed inputs, passed over when the format is read from the name.
+COMPRESSION_SUFFIXES = (".gz", ".xz", ".bz2")
+
+
+def input_format(name: str, choice: str) -> str:
+    """The format of an input, "warc" or "jsonl": ``choice``, or by the last suffix of the
+    name after any compression suffix (``x.warc.gz``, ``x.warc.wet.gz`` are WARC;
+    ``cc.warc.jsonl.gz``, ``-`` and any other name are JSONL).
+
+    >>> input_format("CC-MAIN-1.warc.wet.gz", "auto"), input_format("cc.warc.jsonl", "auto")
+    ('warc', 'jsonl')
+    """
     if choice != "auto":
         return choice
-    name = path.name.lower()
-    return "warc" if ".warc" in name or ".wet" in name else "jsonl"
+    suffixes = [suffix.lower() for suffix in Path(name).suffixes]
+    while suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return "warc" if suffixes and suffixes[-1] in (".warc", ".wet") else "jsonl"
 
 
-def read_inputs(paths: list[Path], args: argparse.Namespace) -> Iterator[Document]:
-    for path in paths:
-        if input_format(path, args.format) == "warc":
-            yield from read_warc(path, mode=args.mode)
+def read_inputs(names: list[str], args: argparse.Namespace) -> Iterator[Document]:
+    for name in names:
+        if input_format(name, args.format) == "warc":
+            yield from read_warc(name, mode=args.mode)
         else:
             yield from read_jsonl(
-                path, field=args.field, id_field=args.id_field, url_field=args.url_field, mode=args.mode
+                name, field=args.field, id_field=args.id_field, url_field=args.url_field, mode=args.mode
             )
 
 
 # --- workers -------------------------------------------------------------------------------
 
 _worker: dict = {}
+# What stops a run: Ctrl-C, and SIGTERM (timeout, systemd, Slurm), where the platform has it.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 Task = tuple[list[Document], bool, float]  # documents, with labels, seconds per document (0: no limit)
 
 
@@ -462,18 +575,21 @@ def _init_worker(settings: dict) -> None:
 
 
 def _start_worker(settings: dict) -> None:
-    """A worker process's initializer. Ctrl-C reaches the whole process group: the parent
-    alone handles it (stopping the workers), so a worker ignores it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker process's initializer. Ctrl-C reaches the whole process group, and SIGTERM
+    often does too (timeout, systemd, Slurm): the parent alone handles them (stopping the
+    workers with SIGKILL), so a worker ignores both."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
     _init_worker(settings)
 
 
 class _TimeLimit:
-    """Raise _Timeout when the block takes longer than ``seconds`` (math.inf: no limit; no
-    limit either where the platform has no SIGALRM). No time left raises at once."""
+    """Raise _Timeout when the block takes longer than ``seconds`` (math.inf or more than
+    MAX_TIMEOUT: no limit; no limit either where the platform has no SIGALRM). No time left
+    raises at once."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds if hasattr(signal, "SIGALRM") else math.inf
+        self.seconds = seconds if hasattr(signal, "SIGALRM") and seconds <= MAX_TIMEOUT else math.inf
 
     def __enter__(self) -> None:
         if self.seconds <= 0:
@@ -556,14 +672,14 @@ def _group_failed(task: Task, message: str) -> list[dict]:
 
 
 @contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C back while worker processes may start: a new process inherits the signal
-    mask, so a worker never sees Ctrl-C, even before its initializer runs; this process
-    gets it right after."""
+def _stop_signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while worker processes may start: a new process
+    inherits the signal mask, so a worker never sees them, even before its initializer
+    runs; this process gets them right after."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     try:
         yield
     finally:
@@ -591,7 +707,7 @@ class Workers:
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        with _ctrl_c_held():
+        with _stop_signals_held():
             return ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_start_worker,
                                        initargs=(self.settings,))  # fmt: skip
 
@@ -614,7 +730,7 @@ class Workers:
     def submit(self, task: Task) -> tuple[Future, int]:
         while True:
             try:
-                with _ctrl_c_held():
+                with _stop_signals_held():
                     return self.pool.submit(_clean_group, task), self.generation
             except BrokenProcessPool:  # the pool broke since the last look
                 self._replace(self.generation)
@@ -643,14 +759,27 @@ class Workers:
 
     @staticmethod
     def _stop_pool(pool: ProcessPoolExecutor) -> None:
-        """Stop a pool's workers now, mid-task: shutdown() alone waits for running tasks."""
-        # Python before 3.14 (terminate_workers) has no public way to reach the processes.
+        """Stop a pool's workers now, mid-task (shutdown() alone waits for running tasks), and
+        wait for the pool's own thread to end, so that leaving Python never hangs on it."""
+        # Python before 3.14 (terminate_workers) has no public way to reach the processes,
+        # nor the pool's thread and result pipe.
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        results = getattr(pool, "_result_queue", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
-                process.terminate()
-        pool.shutdown(wait=True)
+                process.kill()  # SIGKILL: workers ignore SIGTERM (see _start_worker)
+        for process in processes:
+            process.join()
+        # A worker killed while sending its results leaves part of a message in the result
+        # pipe, and the pool's thread waits for the rest forever, unless the last writer (this
+        # process) closes the pipe: it then reads its end, finds the pool broken, cleans up.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            writer.close()
+        if manager is not None:
+            manager.join(timeout=10)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -707,20 +836,73 @@ class OutputError(Exception):
 codecs.register_error("cleaner-lone-surrogate", lambda e: ("\ufffd".encode() * (e.end - e.start), e.end))
 
 
+# Name endings of compressed outputs this cleaner cannot write: refused (a usage error), not
+# written uncompressed under a name that says otherwise.
+UNWRITABLE_COMPRESSION = (".zst", ".zstd", ".lz4", ".lz", ".lzma", ".lzo", ".z", ".zip", ".br", ".7z", ".sz")
+
+
+def output_compression(name: str) -> str | None:
+    """How an output is compressed, by its name: "gz", "xz", "bz2" or None (not at all).
+    ValueError for a compression it cannot write (``.zst``, ...)."""
+    suffix = Path(name).suffix.lower() if name != "-" else ""
+    if suffix in (".gz", ".xz", ".bz2"):
+        return suffix[1:]
+    if suffix in UNWRITABLE_COMPRESSION:
+        raise ValueError(f"cannot write {suffix} compression: name the output .gz, .xz, .bz2 or uncompressed")
+    return None
+
+
+class _WholeWrites:
+    """A binary stream whose ``write`` writes all it is given. A pipe's writer (and
+    BufferedWriter over it) may take only part of the bytes when the reader goes away:
+    writing the rest then raises BrokenPipeError, instead of losing them silently."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[self.stream.write(view) or 0 :]
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _writes_in_place(mode: int) -> bool:
+    """Whether an existing output of this ``os.stat`` mode is written directly (a terminal,
+    /dev/null, a pipe or FIFO, a socket) rather than through a temporary file renamed over
+    it (a regular file, wherever it is: /dev/shm too)."""
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 class Output:
     """Where the records go: standard output for "-"; else a temporary file beside the named
     one, renamed to it by :meth:`commit` when the run completes, so a failed or interrupted
-    run leaves the old file as it was (a device or pipe, such as /dev/null, is written
-    directly). Gzipped when the name ends in .gz."""
+    run leaves the old file as it was (a character device, pipe or socket, such as
+    /dev/null, is written directly; see :func:`_writes_in_place`). Compressed as the name
+    says: .gz, .xz or .bz2 (see :func:`output_compression`)."""
 
     def __init__(self, name: str):
         self.name = name
         self.temporary: Path | None = None
         self.target: Path | None = None
+        compression = output_compression(name)
         if name == "-":
             self.raw: IO[bytes] = sys.stdout.buffer
-            self.stream: IO[bytes] = self.raw
-            return
+        else:
+            self.raw = self._open(name)
+        whole = _WholeWrites(self.raw)
+        self.stream: IO[bytes] | _WholeWrites = whole
+        if compression == "gz":  # the gzip header names the file as gzip.open(name) would
+            self.stream = gzip.GzipFile(filename=Path(name).name, mode="wb", fileobj=whole)  # type: ignore[arg-type]
+        elif compression == "xz":
+            self.stream = lzma.LZMAFile(whole, "wb")
+        elif compression == "bz2":
+            self.stream = bz2.BZ2File(whole, "wb")
+
+    def _open(self, name: str) -> IO[bytes]:
         try:
             mode = os.stat(name).st_mode
         except FileNotFoundError:
@@ -729,21 +911,19 @@ class Output:
             raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
         if mode is not None and stat.S_ISDIR(mode):
             raise OutputError(f"{name}: is a directory")
+        if mode is not None and not stat.S_ISREG(mode) and not _writes_in_place(mode):
+            raise OutputError(f"{name}: cannot write (a block device or other special file)")
         try:
-            if mode is not None and (not stat.S_ISREG(mode) or name.startswith(("/dev/", "/proc/"))):
-                self.raw = open(name, "wb")  # a device, a pipe, /dev/stdout: written in place
-            else:
-                self.target = Path(os.path.realpath(name))  # through a symbolic link: its target
-                self.temporary = self.target.with_name(f".{self.target.name}.{secrets.token_hex(4)}.part")
-                fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                if mode is not None:
-                    os.chmod(fd, stat.S_IMODE(mode))  # the new file keeps the old one's permissions
-                self.raw = open(fd, "wb")
+            if mode is not None and _writes_in_place(mode):
+                return open(name, "wb")  # a device, a pipe, /dev/stdout on a terminal: written in place
+            self.target = Path(os.path.realpath(name))  # through a symbolic link: its target
+            self.temporary = self.target.with_name(f".{self.target.name}.{secrets.token_hex(4)}.part")
+            fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            if mode is not None:
+                os.chmod(fd, stat.S_IMODE(mode))  # the new file keeps the old one's permissions
+            return open(fd, "wb")
         except OSError as exc:
             raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
-        self.stream = self.raw
-        if name.endswith(".gz"):  # the gzip header names the file as gzip.open(name) would
-            self.stream = gzip.GzipFile(filename=Path(name).name, mode="wb", fileobj=self.raw)
 
     def write(self, record: dict) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
@@ -757,8 +937,10 @@ class Output:
     def commit(self) -> None:
         """Finish the output: flushed, closed and, for a file, renamed into place."""
         try:
-            if self.stream is not self.raw:
-                self.stream.close()
+            if isinstance(self.stream, _WholeWrites):
+                self.stream.flush()
+            else:
+                self.stream.close()  # the compressor's end; the file under it stays open
             if self.raw is sys.stdout.buffer:
                 self.raw.flush()
                 return
@@ -776,7 +958,8 @@ class Output:
         if self.raw is not sys.stdout.buffer:
             for stream in (self.stream, self.raw):
                 try:
-                    stream.close()
+                    if not isinstance(stream, _WholeWrites):
+                        stream.close()
                 except OSError:
                     pass
         if self.temporary is not None:
@@ -793,13 +976,28 @@ class Tally:
     megabytes: float = 0.0
 
 
+def input_problem(name: str) -> str | None:
+    """Why an input cannot be read at all ("no such file", "is a directory"), or None: a
+    file, "-" (standard input), a FIFO or a pipe (``<(zcat x.jsonl.gz)``), a device."""
+    if name == "-":
+        return None
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    return "is a directory" if stat.S_ISDIR(mode) else None
+
+
 def run(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.inputs]
-    for path in paths:
-        if not path.is_file():
-            print(f"cleaner batch: {path}: {'is a directory' if path.is_dir() else 'no such file'}", file=sys.stderr)
+    names: list[str] = args.inputs
+    for name in names:
+        problem = input_problem(name)
+        if problem:
+            print(f"cleaner batch: {display_name(name)}: {problem}", file=sys.stderr)
             return EXIT_FAILED
-    if any(input_format(path, args.format) == "warc" for path in paths):
+    if any(input_format(name, args.format) == "warc" for name in names):
         try:
             import fastwarc  # noqa: F401
         except ImportError:
@@ -835,7 +1033,7 @@ def run(args: argparse.Namespace) -> int:
         if jobs > 1:
             one_blas_thread_per_worker()
             workers = Workers(jobs, settings, warn)
-        for block, results in _cleaned_blocks(read_inputs(paths, args), workers, jobs, args):
+        for block, results in _cleaned_blocks(read_inputs(names, args), workers, jobs, args):
             for doc, result in zip(block, results):
                 output.write(result)
                 tally.megabytes += doc.size / 1e6
@@ -888,15 +1086,18 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         epilog="Exit status: 0 done (WARC records that are no page, such as images and HTTP errors, do not count "
         "as failures); 1 a document or file failed (error records in the output, counted in the summary) or an "
-        "input or output could not be opened; 2 usage error; 130 interrupted.",
+        "input or output could not be opened; 2 usage error; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). "
+        "Stopped either way, the workers are stopped and an older output file is left as it was.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="JSONL, WARC or WET files, each gzip, xz or bzip2 compressed or not")  # fmt: skip
+                   help="JSONL, WARC or WET files, each gzip, xz or bzip2 compressed or not; '-': standard "
+                        "input; a FIFO or <(zcat ...) is read like a file")  # fmt: skip
     p.add_argument("-o", "--output", required=True,
-                   help="output JSONL (gzipped when it ends in .gz; '-': standard output); written under "
-                        "another name and renamed when the run completes")  # fmt: skip
+                   help="output JSONL (compressed when it ends in .gz, .xz or .bz2; '-': standard output); a "
+                        "file is written under another name and renamed when the run completes")  # fmt: skip
     p.add_argument("--format", choices=("auto", "jsonl", "warc"), default="auto",
-                   help="input format (auto: WARC when the name has .warc or .wet)")  # fmt: skip
+                   help="input format (auto: WARC when the name's last suffix before .gz, .xz or .bz2 is .warc "
+                        "or .wet, as in x.warc.gz; else JSONL, standard input too)")  # fmt: skip
     p.add_argument("--field", default="text", help="JSONL field holding the text or HTML (default: text)")
     p.add_argument("--id-field", default="id", help="JSONL field holding the document id (default: id)")
     p.add_argument("--url-field", default="url", help="JSONL field holding the URL (default: url)")
@@ -908,7 +1109,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds each document may take to decode, parse and classify, together, before it is "
-                        "reported as an error (default: 60; 0: no limit)")  # fmt: skip
+                        f"reported as an error (default: 60; 0, or more than {MAX_TIMEOUT:,}: no limit)")  # fmt: skip
     p.add_argument("--model", default=None, help="text model file")
     p.add_argument("--html-model", default=None, help="HTML model file (checked at the start)")
     return p
@@ -921,21 +1122,54 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: it stops a run as Ctrl-C does (a KeyboardInterrupt,
+    so whatever lets Ctrl-C through lets it through too), with its own exit status."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_stops_the_run() -> Iterator[None]:
+    """While the run lasts, SIGTERM raises Terminated (in the main thread only: elsewhere
+    Python cannot set a handler, and SIGTERM does what it did)."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+
+
 def main(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(argv)
     if args.jobs < 0:
         p.error("--jobs takes a number of processes (0: all cores)")
     if not args.timeout >= 0:
-        p.error("--timeout takes seconds (0: no limit)")
+        p.error(f"--timeout takes seconds (0, or more than {MAX_TIMEOUT}: no limit)")
+    try:
+        output_compression(args.output)
+    except ValueError as exc:
+        p.error(f"-o {args.output}: {exc}")
     if args.output != "-":
         for name in args.inputs:
-            if _same_file(name, args.output):
+            if name != "-" and _same_file(name, args.output):
                 p.error(f"the output {args.output} is also an input; write to another file")
+    newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
     try:
-        return run(args)
+        with _sigterm_stops_the_run():
+            return run(args)
+    except Terminated:
+        print(f"{newline}cleaner batch: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("\ncleaner batch: interrupted" if sys.stderr.isatty() else "cleaner batch: interrupted", file=sys.stderr)
+        print(f"{newline}cleaner batch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `cleaner batch x.jsonl -o - | head`
         from cleaner.__main__ import stdout_closed

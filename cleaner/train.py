@@ -57,9 +57,15 @@ VALIDATION_FRACTION = 0.1  # of each network's lines, held out for early stoppin
 # it sees, and scikit-learn's stratified validation split needs a few lines of each.
 MIN_CLASS_LINES = 10
 DOM_FIELDS_NEEDED = ("tag", "depth", "heading", "flags", "link_chars", "block", "tokens")
+# The type of each "dom" value the model reads, as benchmarks/corpus.py writes them from
+# segment.Dom: (Python type, what JSON calls it); "containers" (optional) is checked apart.
+DOM_FIELD_TYPES = {"tag": (str, "a string"), "depth": (int, "a whole number"), "heading": (int, "a whole number"),
+                   "flags": (int, "a whole number"), "link_chars": (int, "a whole number"),
+                   "block": (int, "a whole number"), "tokens": (str, "a string")}  # fmt: skip
 # Optional page fields that must have a certain JSON type: (Python types, what JSON calls them).
 PAGE_FIELD_TYPES = {"id": ((str, int), "a string or a number"), "domain": ((str,), "a string"),
-                    "weight": ((int, float), "a number")}  # fmt: skip
+                    "weight": ((int, float), "a number"), "gold": ((bool,), "true or false"),
+                    "paragraph_breaks": ((bool,), "true or false")}  # fmt: skip
 JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
               bool: "true or false", type(None): "null"}  # fmt: skip
 
@@ -96,6 +102,37 @@ def line_problem(line: object, dom_width: int | None) -> str | None:
     return None
 
 
+def has_type(value: object, types: tuple[type, ...]) -> bool:
+    """Whether a parsed JSON value is of one of ``types``: true and false are not numbers."""
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
+
+
+def _is_containers(value: object) -> bool:
+    return type(value) is list and len(value) == 3 and all(type(number) is int for number in value)
+
+
+def dom_problem(lines: list[dict], fields: list) -> str | None:
+    """What is wrong with the "dom" values of an html page's lines (each a list as long as
+    ``fields``, checked before), or None: each field the model reads must hold its type
+    (:data:`DOM_FIELD_TYPES`; ``containers``: a list of 3 whole numbers), or features
+    would fail on it later, far from the line at fault."""
+    for name, (kind, what) in DOM_FIELD_TYPES.items():
+        column = fields.index(name)  # the first of its name, as lines_of reads it
+        values = [line["dom"][column] for line in lines]
+        if {type(value) for value in values} <= {kind}:  # all well (the usual case): one quick pass
+            continue
+        bad = next(i for i, value in enumerate(values) if type(value) is not kind)
+        return f'lines[{bad}]: "dom" value {name!r} must be {what}, not {json_type(values[bad])}'
+    if "containers" in fields:
+        column = fields.index("containers")
+        for i, line in enumerate(lines):
+            value = line["dom"][column]
+            if not _is_containers(value):
+                shown = json.dumps(value)[:40] if isinstance(value, list) else json_type(value)
+                return f"lines[{i}]: \"dom\" value 'containers' must be a list of 3 whole numbers, not {shown}"
+    return None
+
+
 def record_problem(rec: object) -> str | None:
     """What is wrong with a corpus record as read from its file, or None when it can be
     trained on. (A record ``"derived_from": "html"`` has no lines of its own: they are the
@@ -109,7 +146,7 @@ def record_problem(rec: object) -> str | None:
     if not isinstance(rec, dict):
         return f"a page must be a JSON object, not {json_type(rec)}"
     for key, (types, name) in PAGE_FIELD_TYPES.items():
-        if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool)):
+        if key in rec and not has_type(rec[key], types):
             return f'"{key}" must be {name}, not {json_type(rec[key])}'
     if rec.get("derived_from") == "html":
         return None
@@ -128,6 +165,8 @@ def record_problem(rec: object) -> str | None:
         problem = line_problem(line, dom_width)
         if problem:
             return f"lines[{i}]: {problem}"
+    if dom_width is not None:
+        return dom_problem(lines, rec["dom_fields"])
     return None
 
 

@@ -209,19 +209,48 @@ _BAD_RECORDS = {
     ),
     "a line with a line break": ({"lines": [{"text": "a\nb", "label": "body"}]}, '"text" holds a line break'),
     "a weight not a number": ({"weight": "heavy", "lines": []}, '"weight" must be a number, not a string'),
+    "gold not true or false": ({"gold": "yes", "lines": []}, '"gold" must be true or false, not a string'),
+}
+
+
+def _html_page(**dom_of_line_1) -> dict:
+    """An html page of two lines, with "dom" values as benchmarks/corpus.py writes them; the
+    keyword arguments replace values of its second line (``lines[1]``)."""
+    fields = ["tag", "depth", "heading", "flags", "link_chars", "block", "tokens", "containers"]
+    rows = [["div", 3, 0, 1, 11, 0, "nav menu", [1, 0, 0]], ["p", 5, 0, 0, 0, 1, "article body", [2, 1, 0]]]
+    rows[1] = [dom_of_line_1.get(name, value) for name, value in zip(fields, rows[1])]
+    lines = [{"text": "Home | News", "label": "boilerplate"}, {"text": "The river rose.", "label": "body"}]
+    return {"id": "h", "rendering": "html", "dom_fields": fields,
+            "lines": [dict(line, dom=row) for line, row in zip(lines, rows)]}  # fmt: skip
+
+
+# Wrongly typed "dom" values used to pass the checks and crash in the features.
+_BAD_RECORDS |= {
+    f"dom {name} {value!r}": (_html_page(**{name: value}), f"lines[1]: \"dom\" value '{name}' must be {problem}")
+    for name, value, problem in [
+        ("depth", "deep", "a whole number, not a string"),
+        ("flags", "x", "a whole number, not a string"),
+        ("heading", True, "a whole number, not true or false"),
+        ("block", 1.5, "a whole number, not a number"),
+        ("tag", 5, "a string, not a number"),
+        ("tokens", None, "a string, not null"),
+        ("containers", None, "a list of 3 whole numbers, not null"),
+        ("containers", [1, 2], "a list of 3 whole numbers, not [1, 2]"),
+        ("containers", [1, "2", 3], 'a list of 3 whole numbers, not [1, "2", 3]'),
+    ]
 }
 
 
 @pytest.mark.parametrize("record, problem", _BAD_RECORDS.values(), ids=_BAD_RECORDS.keys())
 def test_train_cli_names_the_file_and_line_of_a_bad_record(tmp_path, capsys, record, problem):
     pytest.importorskip("sklearn")
-    good = _page(0)  # blank lines may have an empty or a null label (line 1 passes)
+    good = _page(0)  # blank lines may have an empty or a null label (lines 1 and 2 pass)
     good["lines"] += [{"text": "", "label": None}, {"text": " \t", "label": None}]
     data = tmp_path / "pages.jsonl"
-    data.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n")
+    data.write_text("".join(json.dumps(r) + "\n" for r in (good, _html_page(), record)))
     status, err = _train_cli(capsys, "--data", data, "--out", tmp_path / "m.npz")
     assert status == 1 and len(err) == 1
-    assert err[0].startswith(f"cleaner.train: {data}:2: ") and problem in err[0]
+    assert err[0].startswith(f"cleaner.train: {data}:3: ") and problem in err[0]
     assert not (tmp_path / "m.npz").exists()
 
 
