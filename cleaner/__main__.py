@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 from cleaner import __version__
 from cleaner import decode as decoding
 from cleaner.model import CLASSES, ModelError
+from cleaner.streams import display_name, stdout_closed, write_all
 
 if TYPE_CHECKING:
     from cleaner.segment import Lines
@@ -140,23 +141,9 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
         yield "text", carry
 
 
-def display_name(name: str) -> str:
-    """A file name as valid text: bytes the file system name holds that are not UTF-8 (held
-    as surrogates by Python) shown as ``\\xNN``.
-
-    >>> display_name("caf\\udce9.txt")
-    'caf\\\\xe9.txt'
-    """
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
 def _write(out: BinaryIO, text: str) -> None:
-    # An unbuffered stdout (python -u, PYTHONUNBUFFERED) may take part of the bytes: write the
-    # rest, so a reader that went away shows as a broken pipe, never as silently short output.
-    data = memoryview(text.encode("utf-8", "surrogatepass"))
     try:
-        while data:
-            data = data[out.write(data) or 0 :]
+        write_all(out, text.encode("utf-8", "surrogatepass"))
     except BrokenPipeError:
         raise
     except OSError as exc:  # not an input's error: the loop over inputs must not take it for one
@@ -241,16 +228,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from None
     return status
-
-
-def stdout_closed(message: str) -> None:
-    """The reader of standard output went away (`cleaner big.txt | head -1`): stop writing
-    to it quietly (no failed flush at exit) and say so once on stderr."""
-    try:
-        sys.stdout = None  # type: ignore[assignment]
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    finally:
-        print(message, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

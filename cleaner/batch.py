@@ -47,6 +47,7 @@ from cleaner.api import BLANK, assemble, labeled_lines
 from cleaner.decode import bom_codec, decode, looks_binary, utf16_without_bom, web_charset
 from cleaner.model import ModelError
 from cleaner.segment import Lines, looks_like_html
+from cleaner.streams import WholeWrites, display_name, stdout_closed
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastwarc.warc import WarcRecord
@@ -110,17 +111,6 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
         if magic.startswith(signature):
             return opener(fileobj=raw) if opener is gzip.GzipFile else opener(raw)
     return raw
-
-
-def display_name(name: str) -> str:
-    """An input's name as valid text: bytes of a file name that are not UTF-8 (held by
-    Python as surrogates) shown as ``\\xNN``, so they reach the output as they were.
-    (The command line's own copy is in cleaner/__main__.py.)
-
-    >>> display_name("caf\\udce9.jsonl")
-    'caf\\\\xe9.jsonl'
-    """
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _unreadable_file(name: str, number: int, exc: BaseException | str) -> Document:
@@ -852,24 +842,6 @@ def output_compression(name: str) -> str | None:
     return None
 
 
-class _WholeWrites:
-    """A binary stream whose ``write`` writes all it is given. A pipe's writer (and
-    BufferedWriter over it) may take only part of the bytes when the reader goes away:
-    writing the rest then raises BrokenPipeError, instead of losing them silently."""
-
-    def __init__(self, stream: IO[bytes]):
-        self.stream = stream
-
-    def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            view = view[self.stream.write(view) or 0 :]
-        return len(data)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-
 def _writes_in_place(mode: int) -> bool:
     """Whether an existing output of this ``os.stat`` mode is written directly (a terminal,
     /dev/null, a pipe or FIFO, a socket) rather than through a temporary file renamed over
@@ -893,8 +865,8 @@ class Output:
             self.raw: IO[bytes] = sys.stdout.buffer
         else:
             self.raw = self._open(name)
-        whole = _WholeWrites(self.raw)
-        self.stream: IO[bytes] | _WholeWrites = whole
+        whole = WholeWrites(self.raw)
+        self.stream: IO[bytes] | WholeWrites = whole
         if compression == "gz":  # the gzip header names the file as gzip.open(name) would
             self.stream = gzip.GzipFile(filename=Path(name).name, mode="wb", fileobj=whole)  # type: ignore[arg-type]
         elif compression == "xz":
@@ -937,7 +909,7 @@ class Output:
     def commit(self) -> None:
         """Finish the output: flushed, closed and, for a file, renamed into place."""
         try:
-            if isinstance(self.stream, _WholeWrites):
+            if isinstance(self.stream, WholeWrites):
                 self.stream.flush()
             else:
                 self.stream.close()  # the compressor's end; the file under it stays open
@@ -958,7 +930,7 @@ class Output:
         if self.raw is not sys.stdout.buffer:
             for stream in (self.stream, self.raw):
                 try:
-                    if not isinstance(stream, _WholeWrites):
+                    if not isinstance(stream, WholeWrites):
                         stream.close()
                 except OSError:
                     pass
@@ -1172,7 +1144,5 @@ def main(argv: list[str]) -> int:
         print(f"{newline}cleaner batch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `cleaner batch x.jsonl -o - | head`
-        from cleaner.__main__ import stdout_closed
-
         stdout_closed("cleaner batch: output closed before all records were written (broken pipe)")
         return EXIT_FAILED

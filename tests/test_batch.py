@@ -25,6 +25,7 @@ from warc_files import warc_record  # noqa: E402
 
 from cleaner import batch  # noqa: E402  (after the skip: reading WARC needs fastwarc)
 from cleaner.decode import web_charset  # noqa: E402
+from cleaner.streams import WholeWrites  # noqa: E402
 
 ARTICLE = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 
@@ -248,7 +249,7 @@ def test_whole_writes_go_on_after_a_short_write():
             return min(3, len(data))
 
     sink = Trickle()
-    assert batch._WholeWrites(sink).write(b"0123456789") == 10 and sink.data == b"0123456789"
+    assert WholeWrites(sink).write(b"0123456789") == 10 and sink.data == b"0123456789"
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm")
