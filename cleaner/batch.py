@@ -301,6 +301,8 @@ def record_page(record: WarcRecord) -> tuple[bytes, str, str | None]:
             media_type, charset = parse_content_type(record.headers.get("Content-Type"))
         else:
             headers = record.http_headers
+            if "\n" in headers.status_line:  # no CRLF found: the reader took the whole record for the status line
+                raise RecordError("HTTP header lines end in a bare LF, which the WARC reader does not read")
             if headers.status_code is None:
                 raise RecordError(f"no HTTP status in {headers.status_line[:80]!r}")
             if not 200 <= headers.status_code < 300:
@@ -858,10 +860,13 @@ class Output:
 
     def __init__(self, name: str):
         self.name = name
+        self.shown = "standard output" if name == "-" else name  # in messages
         self.temporary: Path | None = None
         self.target: Path | None = None
         compression = output_compression(name)
         if name == "-":
+            if sys.stdout is None:  # started with standard output closed (`... -o - >&-`)
+                raise OutputError("standard output is closed")
             self.raw: IO[bytes] = sys.stdout.buffer
         else:
             self.raw = self._open(name)
@@ -904,7 +909,7 @@ class Output:
         except BrokenPipeError:
             raise
         except OSError as exc:
-            raise OutputError(f"{self.name}: cannot write ({exc.strerror or exc})") from None
+            raise OutputError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
 
     def commit(self) -> None:
         """Finish the output: flushed, closed and, for a file, renamed into place."""
@@ -923,7 +928,7 @@ class Output:
         except BrokenPipeError:
             raise
         except OSError as exc:
-            raise OutputError(f"{self.name}: cannot write ({exc.strerror or exc})") from None
+            raise OutputError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
 
     def discard(self) -> None:
         """Give up: the temporary file is removed (the named file stays as it was)."""
@@ -1087,10 +1092,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _same_file(a: str, b: str) -> bool:
+def _same_file(name: str, output: str) -> bool:
+    """Whether an input is the output ("-": standard output, as `-o - >> x.jsonl` makes it)."""
     try:
-        return os.path.samefile(a, b)
-    except OSError:  # one does not exist (yet)
+        if output == "-":
+            return os.path.samestat(os.stat(name), os.fstat(1))
+        return os.path.samefile(name, output)
+    except OSError:  # one does not exist (yet), or standard output is closed
         return False
 
 
@@ -1129,10 +1137,10 @@ def main(argv: list[str]) -> int:
         output_compression(args.output)
     except ValueError as exc:
         p.error(f"-o {args.output}: {exc}")
-    if args.output != "-":
-        for name in args.inputs:
-            if name != "-" and _same_file(name, args.output):
-                p.error(f"the output {args.output} is also an input; write to another file")
+    for name in args.inputs:
+        if name != "-" and _same_file(name, args.output):
+            shown = "standard output" if args.output == "-" else args.output
+            p.error(f"the output ({shown}) is also an input; write to another file")
     newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
     try:
         with _sigterm_stops_the_run():

@@ -203,6 +203,28 @@ def test_output_that_is_an_input_is_refused(tmp_path, capsys):
     assert src.read_text() == jsonl({"id": "a", "text": ARTICLE})
 
 
+def test_standard_output_that_is_an_input_is_refused_too(tmp_path):
+    # `cleaner batch x.jsonl -o - >> x.jsonl` would read its own output forever.
+    src = tmp_path / "loop.jsonl"
+    src.write_text(jsonl({"id": "a", "text": ARTICLE}))
+    with open(src, "a") as appended:
+        out = subprocess.run([sys.executable, "-m", "cleaner", "batch", str(src), "-o", "-"], stdout=appended,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert out.returncode == 2 and "(standard output) is also an input" in out.stderr
+    assert src.read_text() == jsonl({"id": "a", "text": ARTICLE})
+    closed = subprocess.run([sys.executable, "-m", "cleaner", "batch", str(src), "-o", "-"], capture_output=True,
+                            text=True, cwd=ROOT, preexec_fn=lambda: os.close(1), timeout=60)  # fmt: skip
+    assert closed.returncode == 1 and closed.stderr.strip().endswith("standard output is closed"), closed.stderr
+
+
+def test_http_headers_with_bare_line_feeds_are_an_error_not_an_empty_page(tmp_path, capsys):
+    block = b"HTTP/1.1 200 OK\nContent-Type: text/html\n\n<html><body><p>" + ARTICLE.encode() + b"</p></body></html>"
+    (tmp_path / "lf.warc").write_bytes(warc_record("response", "1", "http://x/", block, "application/http"))
+    status, _ = run_here(capsys, str(tmp_path / "lf.warc"), "-o", str(tmp_path / "out.jsonl"))
+    (record,) = read_out(tmp_path / "out.jsonl")
+    assert status == 1 and "bare LF" in record["error"] and not record.get("text")
+
+
 def test_output_path_errors_are_one_line(tmp_path, capsys):
     src = tmp_path / "a.jsonl"
     src.write_text(jsonl({"id": "a", "text": ARTICLE}))
