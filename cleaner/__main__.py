@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 from cleaner import __version__
 from cleaner import decode as decoding
 from cleaner.model import CLASSES, ModelError
-from cleaner.streams import display_name, stdout_closed, write_all
+from cleaner.streams import OutputError, display_name, standard_output, stdout_closed, write_all, writing
 
 if TYPE_CHECKING:
     from cleaner.segment import Lines
@@ -37,10 +37,6 @@ EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
 
 class InputError(Exception):
     """An input that cannot be cleaned; the message names it."""
-
-
-class OutputError(Exception):
-    """Standard output cannot be written (closed, disk full); the message says so."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -142,20 +138,15 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
 
 
 def _write(out: BinaryIO, text: str) -> None:
-    try:
+    with writing("standard output"):
         write_all(out, text.encode("utf-8", "surrogatepass"))
-    except BrokenPipeError:
-        raise
-    except OSError as exc:  # not an input's error: the loop over inputs must not take it for one
-        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from cleaner.api import Cleaner, assemble, labeled_lines
 
-    keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
     try:
-        cleaner = Cleaner(model=args.model, html_model=args.html_model, keep=keep, threshold=args.threshold,
+        cleaner = Cleaner(model=args.model, html_model=args.html_model, keep=args.keep, threshold=args.threshold,
                           mode=args.mode, headline=args.headline)  # fmt: skip
         if args.html_model:
             cleaner.html_model  # noqa: B018  # a bad file fails here, before any output
@@ -166,9 +157,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
 
-    if sys.stdout is None:  # started with standard output closed (`cleaner x.txt >&-`)
-        raise OutputError("standard output is closed")
-    out = sys.stdout.buffer
+    out = standard_output()
     status = EXIT_OK
     # Segmented inputs waiting to be classified together, in order: (file number, file name,
     # lines, whether a later piece of a large input).
@@ -221,12 +210,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"cleaner: {name}: cannot read ({exc.strerror or exc})", file=sys.stderr)
             status = EXIT_IO
     write_pending()
-    try:
+    with writing("standard output"):
         out.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from None
     return status
 
 
@@ -246,9 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         parser.error("--threshold takes a number between 0 and 1")
-    keep = [k.strip() for k in args.keep.split(",") if k.strip()]
-    unknown = [k for k in keep if k not in CLASSES]
-    if unknown or not keep:
+    args.keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
+    unknown = [k for k in args.keep if k not in CLASSES]
+    if unknown or not args.keep:
         parser.error(f"--keep takes labels among {', '.join(CLASSES)}; got {', '.join(unknown) or 'none'}")
     try:
         return run(args)

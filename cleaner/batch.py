@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cleaner.api import BLANK, assemble, labeled_lines
-from cleaner.decode import bom_codec, decode, looks_binary, utf16_without_bom, web_charset
+from cleaner.decode import decode, looks_binary
 from cleaner.model import ModelError
 from cleaner.segment import Lines, looks_like_html
-from cleaner.streams import WholeWrites, display_name, stdout_closed
+from cleaner.streams import OutputError, WholeWrites, display_name, standard_output, stdout_closed, writing
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastwarc.warc import WarcRecord
@@ -474,31 +474,13 @@ def _unchunked(data: bytes, cut_short_ok: bool) -> bytes:
     return b"".join(chunks)
 
 
-def decode_page(payload: bytes, charset: str | None) -> str:
-    """Decode an HTTP body: a byte-order mark first, then strict UTF-8 (a valid UTF-8 page
-    under another label is UTF-8: servers default their labels), then the HTTP ``charset``,
-    then what :func:`cleaner.decode.decode` does (the page's ``<meta>`` charset, UTF-8 with
-    stray bytes read as cp1252).
-
-    >>> decode_page("café".encode("latin-1"), "iso-8859-1"), decode_page("café".encode(), "iso-8859-1")
-    ('café', 'café')
-    """
-    codec = web_charset(charset) if charset else None
-    if codec in (None, "utf-8") or bom_codec(payload) or utf16_without_bom(payload[:4096]):
-        return decode(payload)
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return payload.decode(codec, "replace")
-
-
 def page_text(doc: Document) -> tuple[str, str]:
     """(text, "text" or "html") of a document to clean: a WARC body decoded (with its HTTP
-    charset, see :func:`decode_page`), a page of undeclared kind sniffed. Called where the
+    charset, see :func:`cleaner.decode.decode`), a page of undeclared kind sniffed. Called where the
     page is cleaned: in a ``cleaner batch`` worker (not the process that reads), in the
     Spark task of :func:`cleaner.spark.warc_records`."""
     assert doc.content is not None
-    text = decode_page(doc.content, doc.charset) if isinstance(doc.content, bytes) else doc.content
+    text = decode(doc.content, charset=doc.charset) if isinstance(doc.content, bytes) else doc.content
     if doc.mode != "auto":
         return text, doc.mode
     return text, "html" if looks_like_html(text) else "text"
@@ -798,6 +780,12 @@ def _cleaned_blocks(docs: Iterator[Document], workers: Workers | None, jobs: int
                     args: argparse.Namespace) -> Iterator[tuple[list[Document], list[dict]]]:  # fmt: skip
     """(block, results) in input order. With workers, the next block is cleaned while the
     previous one is written, so reading, cleaning and writing overlap."""
+
+    def collected(submitted: tuple[list[Document], list]) -> tuple[list[Document], list[dict]]:
+        assert workers is not None  # only blocks given to workers wait here
+        block, futures = submitted
+        return block, [r for future, task in futures for r in workers.results(future, task)]
+
     pending = None
     for block in _blocks(docs, jobs * BLOCK_PER_JOB):
         tasks: list[Task] = [(block[i : i + GROUP], args.labels, args.timeout) for i in range(0, len(block), GROUP)]
@@ -806,10 +794,10 @@ def _cleaned_blocks(docs: Iterator[Document], workers: Workers | None, jobs: int
             continue
         submitted = (block, [(workers.submit(task), task) for task in tasks])
         if pending is not None:
-            yield pending[0], [r for future, task in pending[1] for r in workers.results(future, task)]
+            yield collected(pending)
         pending = submitted
-    if pending is not None and workers is not None:
-        yield pending[0], [r for future, task in pending[1] for r in workers.results(future, task)]
+    if pending is not None:
+        yield collected(pending)
 
 
 def _clean_in_process(task: Task) -> list[dict]:
@@ -817,10 +805,6 @@ def _clean_in_process(task: Task) -> list[dict]:
         return _clean_group(task)
     except Exception as exc:  # _clean_group reports each document's errors; this is a last resort
         return _group_failed(task, f"{type(exc).__name__}: {exc}")
-
-
-class OutputError(Exception):
-    """The output cannot be opened or written; the message names it."""
 
 
 # Lone surrogates (a JSON string's "\ud800") cannot be written as UTF-8: written as U+FFFD
@@ -837,7 +821,7 @@ def output_compression(name: str) -> str | None:
     """How an output is compressed, by its name: "gz", "xz", "bz2" or None (not at all).
     ValueError for a compression it cannot write (``.zst``, ...)."""
     suffix = Path(name).suffix.lower() if name != "-" else ""
-    if suffix in (".gz", ".xz", ".bz2"):
+    if suffix in COMPRESSION_SUFFIXES:
         return suffix[1:]
     if suffix in UNWRITABLE_COMPRESSION:
         raise ValueError(f"cannot write {suffix} compression: name the output .gz, .xz, .bz2 or uncompressed")
@@ -865,9 +849,7 @@ class Output:
         self.target: Path | None = None
         compression = output_compression(name)
         if name == "-":
-            if sys.stdout is None:  # started with standard output closed (`... -o - >&-`)
-                raise OutputError("standard output is closed")
-            self.raw: IO[bytes] = sys.stdout.buffer
+            self.raw: IO[bytes] = standard_output()
         else:
             self.raw = self._open(name)
         whole = WholeWrites(self.raw)
@@ -890,7 +872,7 @@ class Output:
             raise OutputError(f"{name}: is a directory")
         if mode is not None and not stat.S_ISREG(mode) and not _writes_in_place(mode):
             raise OutputError(f"{name}: cannot write (a block device or other special file)")
-        try:
+        with writing(name):
             if mode is not None and _writes_in_place(mode):
                 return open(name, "wb")  # a device, a pipe, /dev/stdout on a terminal: written in place
             self.target = Path(os.path.realpath(name))  # through a symbolic link: its target
@@ -899,21 +881,15 @@ class Output:
             if mode is not None:
                 os.chmod(fd, stat.S_IMODE(mode))  # the new file keeps the old one's permissions
             return open(fd, "wb")
-        except OSError as exc:
-            raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
 
     def write(self, record: dict) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
-        try:
+        with writing(self.shown):
             self.stream.write(line.encode("utf-8", "cleaner-lone-surrogate"))
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
 
     def commit(self) -> None:
         """Finish the output: flushed, closed and, for a file, renamed into place."""
-        try:
+        with writing(self.shown):
             if isinstance(self.stream, WholeWrites):
                 self.stream.flush()
             else:
@@ -925,10 +901,6 @@ class Output:
             if self.temporary is not None and self.target is not None:
                 os.replace(self.temporary, self.target)
                 self.temporary = None
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
 
     def discard(self) -> None:
         """Give up: the temporary file is removed (the named file stays as it was)."""

@@ -93,12 +93,13 @@ def _declared_charset(head: bytes) -> str | None:
     return None if codec == "utf-8" else codec
 
 
-def decode(data: bytes | bytearray | memoryview | str) -> str:
+def decode(data: bytes | bytearray | memoryview | str, *, charset: str | None = None) -> str:
     """Decode page bytes to text.
 
     Order: a byte-order mark (or the NUL pattern of UTF-16 without one); strict UTF-8 (declarations often lie, see the data README);
-    the charset the page declares in ``<meta>``; UTF-8 with each bad byte read as cp1252
-    (U+FFFD where cp1252 has no character).
+    ``charset``, one declared outside the page (HTTP's Content-Type), with replacement
+    characters; the charset the page declares in ``<meta>``; UTF-8 with each bad byte read
+    as cp1252 (U+FFFD where cp1252 has no character).
 
     >>> decode(b"caf\\xc3\\xa9")
     'café'
@@ -106,6 +107,8 @@ def decode(data: bytes | bytearray | memoryview | str) -> str:
     'café'
     >>> decode(b"It\\x92s \\xc3\\xa9t\\xc3\\xa9")
     'It’s été'
+    >>> decode("café".encode("latin-1"), charset="iso-8859-1"), decode("café".encode(), charset="iso-8859-1")
+    ('café', 'café')
     """
     if isinstance(data, str):
         return data
@@ -121,6 +124,9 @@ def decode(data: bytes | bytearray | memoryview | str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    transport = web_charset(charset) if charset else None
+    if transport not in (None, "utf-8"):  # a declared UTF-8 that failed is damaged UTF-8
+        return data.decode(transport, "replace")
     declared = _declared_charset(data[:4096])
     if declared:
         try:

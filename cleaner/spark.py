@@ -26,7 +26,6 @@ except ImportError as exc:
         "pip install 'cleaner[spark]'"
     ) from exc
 
-MODES = ("auto", "text", "html")
 LABEL_SCHEMA = "array<struct<label:string,score:double,text:string>>"
 
 
@@ -48,13 +47,12 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     (HTML detected), "text" or "html"; a bad mode or setting raises ValueError here, on the
     driver, before any task runs.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be 'auto', 'text' or 'html', not {mode!r}")
     # Spark reads the UDFs' type hints to pick the iterator form; give it the real types
     # (this module's annotations are strings).
     hints = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
-    settings = dict(model=model, html_model=html_model, keep=tuple(keep), threshold=threshold, headline=headline)
-    checked = _cleaner(**settings)  # check the model and settings on the driver, with a clear error
+    settings = dict(model=model, html_model=html_model, keep=tuple(keep), threshold=threshold, mode=mode,
+                    headline=headline)  # fmt: skip
+    checked = _cleaner(**settings)  # check the model and settings (mode too) on the driver, with a clear error
     if html_model:
         checked.html_model  # noqa: B018  (else loaded on first use, in every task)
 
@@ -65,7 +63,7 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
             if page is None:
                 return None
             try:
-                return cleaner.clean(page, mode=mode)
+                return cleaner.clean(page)
             except Exception:  # a bad page gives null, not a failed job
                 return None
 
@@ -86,7 +84,7 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
             try:
                 return [
                     {"label": x.label, "score": float(x.score), "text": x.text}
-                    for x in cleaner.label(page, mode=mode)
+                    for x in cleaner.label(page)
                     if x.label != "blank"
                 ]
             except Exception:  # a bad page gives null, not a failed job

@@ -1,11 +1,39 @@
 """Standard streams and file names for the two command lines (``cleaner`` and ``cleaner
-batch``): one way each to show a name, to write everything, and to stop on a closed stdout."""
+batch``): one way each to show a name, to write everything, to report an output that cannot
+be written, and to stop on a closed stdout."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
+
+
+class OutputError(Exception):
+    """An output that cannot be opened or written (closed, disk full); the message names it."""
+
+
+@contextmanager
+def writing(shown: str) -> Iterator[None]:
+    """An OSError while writing the output ``shown`` becomes an OutputError naming it, so the
+    command lines' handlers of input errors never take it for one. A broken pipe passes on
+    as it is: the reader went away, which is said differently."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+
+
+def standard_output() -> IO[bytes]:
+    """The binary standard output; OutputError when the process started with it closed
+    (``cleaner x.txt >&-``)."""
+    if sys.stdout is None:
+        raise OutputError("standard output is closed")
+    return sys.stdout.buffer
 
 
 def display_name(name: str) -> str:
