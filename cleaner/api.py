@@ -170,10 +170,10 @@ class Cleaner:
     def _predict(self, lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
         if lines.dom is not None:
             model = self.html_model
-            X = features.html_features(lines, model.vocab, page, lexicon=model.lexicon)
+            X = features.html_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32)
         else:
             model = self.model
-            X = features.text_features(lines, model.vocab, page, lexicon=model.lexicon)
+            X = features.text_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32)
         if len(X) == 0:
             return np.zeros((0, len(LABELS)))
         first, *rest = model.networks

@@ -143,7 +143,8 @@ def _bit_combinations() -> tuple[np.ndarray, np.ndarray]:
     come from one ``bincount`` of (line, combination) pairs."""
     bits_table, _ = _tables()
     values = np.union1d(np.unique(bits_table), [_PUNCT])
-    combination_of = np.zeros(1 << 16, dtype=np.int64)
+    # uint8: a small table stays in cache (an int64 one made the look-up several times slower).
+    combination_of = np.zeros(1 << 16, dtype=np.uint8)
     combination_of[values] = np.arange(len(values))
     holds = ((values[:, None] >> np.arange(16)) & 1).astype(float)
     return combination_of, holds
@@ -153,7 +154,9 @@ def _class_counts(bits: np.ndarray, line_of_char: np.ndarray, n: int) -> np.ndar
     """Characters of each class (column: bit number) per line."""
     combination_of, holds = _bit_combinations()
     k = len(holds)
-    pairs = np.bincount(line_of_char * k + np.take(combination_of, bits.astype(np.intp)), minlength=n * k)
+    pairs = np.bincount(
+        line_of_char * k + np.take(combination_of, bits.astype(np.intp)).astype(np.intp), minlength=n * k
+    )
     return pairs.reshape(n, k) @ holds
 
 
@@ -196,9 +199,10 @@ def _lines_saying(needle: str, joined: str, line_of_char: np.ndarray, n: int) ->
 
 
 def _word_spans(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    wordy = (bits & (_LETTER | _DIGIT)) > 0
-    edges = np.diff(np.concatenate([[0], wordy.view(np.int8), [0]]))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # starts, ends (exclusive)
+    wordy = np.zeros(len(bits) + 2, dtype=bool)  # padded: every run of word characters ends
+    np.greater(bits & (_LETTER | _DIGIT), 0, out=wordy[1:-1])
+    edges = np.flatnonzero(wordy[1:] != wordy[:-1])  # a run's start, then its end (exclusive)
+    return edges[0::2], edges[1::2]
 
 
 def _skip_run(bits: np.ndarray, flag: int, start: np.ndarray, stop: np.ndarray, step: int) -> np.ndarray:
@@ -731,14 +735,16 @@ def _lexicon_columns(in_lexicon: np.ndarray, scores: np.ndarray, inverse: np.nda
 
 
 def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
-                  lexicon: Lexicon | None = None, text_only: bool = True) -> np.ndarray:  # fmt: skip
+                  lexicon: Lexicon | None = None, text_only: bool = True, dtype: type = np.float64) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
 
     ``vocab`` is the model's list of frequent words and ``lexicon`` its :class:`Lexicon` (see
     ``cleaner.train``; without one, the lexicon columns are 0). ``page`` numbers
     the page of every line when ``lines`` holds several pages (non-decreasing); all context
     stays within a page, so a page gets the same rows alone or in a batch. ``text_only=False``
-    leaves out the columns only text mode reads (:data:`TEXT_ONLY_NAMES`).
+    leaves out the columns only text mode reads (:data:`TEXT_ONLY_NAMES`). Inference asks
+    for ``dtype=np.float32``: the networks read float32 (half the memory traffic of the
+    neighbour copies); training keeps float64, so a retrain reproduces the shipped models.
 
     >>> from cleaner.segment import segment_text
     >>> X = text_features(segment_text("Home | News\\n\\nThe minister spoke at length today."))
@@ -749,7 +755,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     n = len(keep)
     columns = _N_FEATURES if text_only else _N_SHARED
     if n == 0:
-        return np.zeros((0, columns))
+        return np.zeros((0, columns), dtype=dtype)
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
     page_of_line = pages.of_row
     texts = _nonblank(lines.text, lines)
@@ -859,7 +865,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
 
     # Column-major: each feature is one contiguous column, so the neighbour columns below
     # are plain block copies.
-    out = np.empty((n, columns), order="F")
+    out = np.empty((n, columns), order="F", dtype=dtype)
     base_columns = [
         np.log1p(chars), np.log1p(words_eff), np.minimum(letters / words_eff, 20) / 10, letters / read,
         digits / read, upper / np.maximum(letters, 1), punct / read, spaces / read, cjk / read,
@@ -872,7 +878,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     ]  # fmt: skip
     width = _put_columns(out, 0, base_columns)
     base = out[:, :width]
-    exists = np.ones((n, 1))
+    exists = np.ones((n, 1), dtype=dtype)
     col = width
     for offset in _NEIGHBOURS:  # written in place: the matrix is the largest array here
         pages.shift(base, offset, out=out[:, col : col + width])
@@ -1175,10 +1181,14 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
 
 
 def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
-                  lexicon: Lexicon | None = None) -> np.ndarray:  # fmt: skip
+                  lexicon: Lexicon | None = None, dtype: type = np.float64) -> np.ndarray:  # fmt: skip
     """Features of HTML lines: :func:`text_features` (shared with text mode, without the
-    text-only columns) then :func:`dom_features`."""
-    parts = [text_features(lines, vocab, page, lexicon=lexicon, text_only=False), dom_features(lines, page)]
+    text-only columns) then :func:`dom_features`; ``dtype`` as in :func:`text_features`."""
+    parts = [
+        text_features(lines, vocab, page, lexicon=lexicon, text_only=False, dtype=dtype),
+        dom_features(lines, page),
+    ]
     # Row-major, as the shipped HTML model was trained on: the layout changes the float
     # rounding of training, so a retrain on another layout would not reproduce it.
-    return np.concatenate(parts, axis=1, out=np.empty((len(parts[0]), sum(p.shape[1] for p in parts))))
+    out = np.empty((len(parts[0]), sum(p.shape[1] for p in parts)), dtype=dtype)
+    return np.concatenate(parts, axis=1, out=out, casting="same_kind")
