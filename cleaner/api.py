@@ -181,7 +181,7 @@ class Cleaner:
         groups = features.container_groups(lines) if lines.dom is not None else None
         rows_page = None if page is None else page[features.nonblank_index(lines)]
         for network in rest:  # the context pass re-reads each line with its surroundings
-            P = network.predict_proba(features.context_features(X, P, page=rows_page, groups=groups))
+            P = network.predict_proba(features.context_features(X, P, page=rows_page, groups=groups, dtype=np.float32))
         return teasers_under_their_heading(X, P) if lines.dom is None else P
 
     def kept(self, lines: Lines, P: np.ndarray, *, keep: Iterable[str] | None = None,

@@ -956,13 +956,14 @@ def container_groups(lines: Lines) -> np.ndarray:
 
 
 def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None,
-                     groups: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                     groups: np.ndarray | None = None, dtype: type = np.float64) -> np.ndarray:  # fmt: skip
     """Second-pass features: a line's own shape plus the first pass's class probabilities of
     the line, its neighbours and its surroundings, so a label can follow its run (a teaser
     list under "You May Also Like" reads as one run). For HTML, ``groups`` (from
     :func:`container_groups`) adds the mean probabilities of the lines in each of the line's
     three nearest containers: an article body or a teaser list is judged as a whole. Rows as
-    in ``X``; ``page`` numbers the page of every row when ``X`` holds several pages."""
+    in ``X``; ``page`` numbers the page of every row when ``X`` holds several pages;
+    ``dtype`` as in :func:`text_features`."""
     n = len(P)
     width = (
         len(BASE_NAMES)
@@ -972,18 +973,18 @@ def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = Non
         + (0 if groups is None else 3 * (P.shape[1] + 1))
     )
     if n == 0:
-        return np.zeros((0, width))
+        return np.zeros((0, width), dtype=dtype)
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
     # Row-major, as the models were trained on (the layout changes the float rounding of
     # training, so a retrain would differ).
-    out = np.empty((n, width))
+    out = np.empty((n, width), dtype=dtype)
     k = P.shape[1]
     # A network reads "nearer than" poorly from the two distances: given as a column too.
     col = _put_columns(out, 0, (X[:, : len(BASE_NAMES)], X[:, _CONTEXT_PAGE_COLS], related_cue_nearer(X), P))
     for offset in (-3, -2, -1, 1, 2, 3):
         pages.shift(P, offset, out=out[:, col : col + k])
         col += k
-    chars = np.expm1(X[:, 0])[:, None]
+    chars = np.expm1(X[:, 0].astype(float))[:, None]  # float64 even from float32 features: running sums
     mass = P * chars
     total = np.maximum(pages.total(mass), 1.0)
     before = pages.before(mass)

@@ -76,7 +76,7 @@ class Ensemble:
         if self._fused is None:
             return sum(member.predict_proba(X) for member in self.members) / len(self.members)
         w1, b1, w2, b2 = self._fused
-        h = X.astype(np.float32) @ w1
+        h = np.asarray(X, dtype=np.float32) @ w1  # no copy of float32 features
         h += b1
         np.maximum(h, 0, out=h)
         # Logits transposed (a row per member and class): the softmax below works on whole
