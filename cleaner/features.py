@@ -323,7 +323,12 @@ class _KeyTable:
         mixed = _mix(keys)
         self.order = np.argsort(mixed, kind="stable")  # the table's slots, in keys' numbering
         self.mixed = mixed[self.order]
-        self.bucket_start = np.searchsorted(self._bucket(self.mixed), np.arange((1 << self.bits) + 1))
+        bucket_start = np.searchsorted(self._bucket(self.mixed), np.arange((1 << self.bits) + 1))
+        # Per bucket: the slot to compare with (its first key; an empty bucket's points at
+        # another bucket's key or the last, and the comparison fails), and whether it holds
+        # more than one key (those values are binary-searched).
+        self.first_slot = np.minimum(bucket_start[:-1], max(self.size - 1, 0))
+        self.crowded = np.diff(bucket_start) > 1
 
     def _bucket(self, mixed: np.ndarray) -> np.ndarray:
         return (mixed >> np.uint64(64 - self.bits)).astype(np.intp)
@@ -334,10 +339,10 @@ class _KeyTable:
             return np.full(len(values), -1, dtype=np.intp)
         mixed = _mix(np.asarray(values, dtype=np.int64))
         bucket = self._bucket(mixed)
-        at = np.take(self.bucket_start, bucket)
-        crowded = np.flatnonzero(np.take(self.bucket_start, bucket + 1) - at > 1)
-        at[crowded] = np.searchsorted(self.mixed, mixed[crowded])
-        np.minimum(at, self.size - 1, out=at)
+        at = np.take(self.first_slot, bucket)
+        crowded = np.flatnonzero(np.take(self.crowded, bucket))
+        if len(crowded):
+            at[crowded] = np.minimum(np.searchsorted(self.mixed, mixed[crowded]), self.size - 1)
         return np.where(np.take(self.mixed, at) == mixed, np.take(self.order, at), -1)
 
     def has(self, values: np.ndarray) -> np.ndarray:
@@ -360,6 +365,32 @@ def word_keys(words: tuple[str, ...]) -> _KeyTable:
     if not words:
         return _KeyTable(np.zeros(0, dtype=np.int64))
     return _KeyTable(np.unique(_list_word_keys(words)[0]))
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> tuple[_KeyTable, np.ndarray, dict[tuple[str, ...], int]]:
+    """Every word list the features look words up in (the cue rules' first words and words
+    after a capital, boilerplate and reply words) in one table: per key, a bit for each list
+    that holds it, and each list's bit. One look-up per batch serves every list (a look-up
+    costs the same for a few words as for thousands)."""
+    lists = [_BOILER_WORDS, _REPLY_WORDS]
+    lists += [words for rule in cues.RULES for words in (rule.first_words, rule.capital_then)]
+    lists = list(dict.fromkeys(words for words in lists if words))
+    assert len(lists) <= 63
+    keys = [np.unique(_list_word_keys(words)[0]) for words in lists]
+    every, owner = np.unique(np.concatenate(keys), return_inverse=True)
+    masks = np.zeros(len(every), dtype=np.int64)
+    np.bitwise_or.at(
+        masks, owner.ravel(), np.repeat(1 << np.arange(len(lists), dtype=np.int64), [len(k) for k in keys])
+    )
+    return _KeyTable(every), masks, {words: 1 << i for i, words in enumerate(lists)}
+
+
+def _cue_word_masks(distinct_keys: np.ndarray) -> np.ndarray:
+    """Per distinct word of a batch, the bits of the :func:`_cue_words` lists holding it."""
+    table, masks, _ = _cue_words()
+    at = table.find(distinct_keys)
+    return np.where(at >= 0, np.take(masks, np.maximum(at, 0)), 0)
 
 
 # Line endings that say "more" (after stripping " .:>)]", so "..." and "[…]" read as "" and "[…").
@@ -390,11 +421,10 @@ def _prefix_codes(prefixes: tuple[str, ...]) -> _KeyTable:
     return _KeyTable(_prefix_code(low, np.arange(0, len(low), 3)))
 
 
-def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.ndarray,
-                     first: np.ndarray, has_word: np.ndarray, first_prefix: np.ndarray, bits: np.ndarray,
-                     word_in) -> list[np.ndarray]:  # fmt: skip
+def _rule_candidates(n: int, ws: np.ndarray, word_line: np.ndarray, first: np.ndarray, has_word: np.ndarray,
+                     first_prefix: np.ndarray, bits: np.ndarray, word_in) -> list[np.ndarray]:  # fmt: skip
     """Per rule of ``cues.RULES``, the lines whose first word lets the rule match (see
-    ``cues.Rule``), from the words' keys, spans and lines and each line's ``first`` word
+    ``cues.Rule``), from the words' spans and lines and each line's ``first`` word
     (``has_word``: the lines that have one; ``first_prefix``: see :func:`_first_prefix`);
     ``word_in(words)`` says which words of the batch are in a word list. Same flags as
     running every rule on every line (tests/test_cues.py); only a first word the regex engine
@@ -402,7 +432,7 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.nda
     escape the look-up."""
     if len(ws) == 0:  # every rule needs a word
         return [np.zeros(n, dtype=bool) for _ in cues.RULES]
-    first_key, first_bits = keys[first], bits[ws[first]]
+    first_bits = bits[ws[first]]
     later = np.ones(len(ws), dtype=bool)
     later[first[has_word]] = False  # words after the first of their line
     out = []
@@ -410,7 +440,7 @@ def _rule_candidates(n: int, keys: np.ndarray, ws: np.ndarray, word_line: np.nda
         if not (rule.first_words or rule.first_prefixes or rule.digit_first or rule.capital_then):
             out.append(np.ones(n, dtype=bool))
             continue
-        ok = word_keys(rule.first_words).has(first_key)
+        ok = word_in(rule.first_words)[first]
         if rule.digit_first:
             ok |= (first_bits & _DIGIT) > 0
         if rule.first_prefixes:
@@ -805,9 +835,12 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     inverse, one_at = _distinct(keys + word_page * _PAGE_SALT)
     distinct_keys, distinct_page, distinct_len = keys[one_at], word_page[one_at], word_len[one_at]
 
+    word_masks = _cue_word_masks(distinct_keys)[inverse]
+    list_bit = _cue_words()[2]
+
     def word_in(words: tuple[str, ...]) -> np.ndarray:
-        """Which words of the batch are in ``words``."""
-        return word_keys(words).has(distinct_keys)[inverse]
+        """Which words of the batch are in ``words`` (one of the :func:`_cue_words` lists)."""
+        return (word_masks & list_bit[words]) != 0
 
     occurrences = np.bincount(inverse, minlength=len(one_at))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
@@ -849,7 +882,7 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
     has_word = word_line[first_word] == np.arange(n) if len(ws) else np.zeros(n, dtype=bool)
     first_prefix = _first_prefix(low, ws, word_len, first_word, has_word)
-    may_match = _rule_candidates(n, keys, ws, word_line, first_word, has_word, first_prefix, bits, word_in)
+    may_match = _rule_candidates(n, ws, word_line, first_word, has_word, first_prefix, bits, word_in)
     flags = _cue_flags(texts, lengths, may_match)
     flags["read_more"] = _read_more(texts, first_prefix, bits, low, starts, ends)
     block = lines.block[keep]
