@@ -80,8 +80,10 @@ class Ensemble:
         h += b1
         np.maximum(h, 0, out=h)
         # Logits transposed (a row per member and class): the softmax below works on whole
-        # rows; numpy's reductions over a short last axis are several times slower.
-        logits = w2.T @ h.T
+        # rows; numpy's reductions over a short last axis are several times slower. The
+        # product is taken row-major and then transposed: with the 12-row side first, BLAS
+        # ran at a third of the speed.
+        logits = np.ascontiguousarray((h @ w2).T)
         logits += b2[:, None]
         members = len(self.members)
         out = np.zeros((len(logits) // members, len(X)))
