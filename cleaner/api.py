@@ -170,7 +170,7 @@ class Cleaner:
     def _predict(self, lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
         if lines.dom is not None:
             model = self.html_model
-            X = features.html_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32)
+            X = features.html_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32, order="F")
         else:
             model = self.model
             X = features.text_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32)
