@@ -101,6 +101,14 @@ def markdown(results: dict) -> str:
         f"- CLI on a {cli['big_input_mb']} MB text file: {cli['big_input_s']} s ({cli['big_input_mb_per_s']} MB/s), "
         f"peak memory {cli['big_input_peak_rss_mb']} MB.",
     ]
+    memory = results.get("memory_html", [])
+    if memory:
+        out.append(
+            "- Peak memory on AEB's 181 HTML pages (a fresh process each; in brackets the rise while cleaning, "
+            "over the process with the system loaded and the pages read): "
+            + "; ".join(f"{r['system']} {r['peak_rss_mb']} MB (+{r['rise_mb']} MB)" for r in memory)
+            + "."
+        )
     if "all_cores" in results:
         a = results["all_cores"]
         out.append(

@@ -1,7 +1,7 @@
 """The benchmark suite: accuracy and speed of cleaner beside its peers, from one command.
 
     python -m benchmarks --quick     # CI: every AEB page once, floors checked
-    python -m benchmarks             # release: timing repeated 3x (median), all cores, memory
+    python -m benchmarks             # release: 5 rounds of timing (median), all cores, memory
 
 Everything runs on the same pages in the same process run. Accuracy: AEB token-shingle
 precision/recall/F1 (HTML, and the plain-text rendering of the text-mode issue) with 95 %
@@ -9,7 +9,8 @@ bootstrap intervals, over all pages and over pages from sites unseen in training
 rows; line-level per-class scores and confusion matrices on the gold set; snippet rates on
 trafilatura's evaluation set. Speed: pages/s, MB/s and lines/s on one core (median of the
 repetitions) and on all cores, as a ratio to trafilatura measured in the same run; peak
-memory and start-up time of the CLI. Results: a markdown table on stdout; JSON, a markdown
+memory on AEB's HTML (ours and the peers', each in a fresh process); peak memory and start-up
+time of the CLI. Results: a markdown table on stdout; JSON, a markdown
 report and PNG plots in benchmarks/results/. Exit 1 when an accuracy figure falls below
 benchmarks/floors.json.
 """
@@ -224,6 +225,41 @@ def scaling() -> list[dict]:
     return rows
 
 
+# Systems whose memory on AEB's HTML is measured: ours, page by page and in one batch, and
+# the peers the HTML goals name.
+MEMORY_SYSTEMS = ("cleaner (html)", "cleaner (html, clean_many)", "trafilatura", "resiliparse (main content)")
+
+
+def _peak_memory(system: str) -> dict | None:
+    """Peak memory of one system cleaning AEB's HTML pages, in a fresh process: its peak RSS
+    at the end, and the rise over its peak once the system is loaded and the pages are read
+    (the memory the cleaning itself needs). None when the system is not installed."""
+    # The peak is read from /proc (VmHWM, KiB): getrusage's ru_maxrss is inherited through fork
+    # and exec on Linux, so a child of this (large) process would report this one's peak.
+    code = (
+        "import sys; from benchmarks import datasets, peers; "
+        "peak = lambda: int(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM'))); "
+        f"peer = next(p for p in peers.html_peers() if p.name == {system!r}); extract = peer.load(); "
+        "extract is None and sys.exit(3); "
+        "pages = [p.html for p in datasets.aeb_pages()]; extract(pages[:1]) if peer.batched else extract(pages[0]); "
+        "before = peak(); extract(pages) if peer.batched else [extract(h) for h in pages]; print(before, peak())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=HERE.parent)
+    if out.returncode == 3:
+        return None
+    if out.returncode != 0:
+        raise RuntimeError(f"memory run of {system} failed: {out.stderr.decode()[-500:]}")
+    before, peak = (int(x) for x in out.stdout.split())
+    return {"system": system, "peak_rss_mb": round(peak / 1024, 1), "rise_mb": round((peak - before) / 1024, 1)}
+
+
+def html_memory() -> list[dict]:
+    """:func:`_peak_memory` of :data:`MEMORY_SYSTEMS` (the installed ones; Linux only)."""
+    if not Path("/proc/self/status").exists():
+        return []
+    return [row for row in map(_peak_memory, MEMORY_SYSTEMS) if row is not None]
+
+
 def _clean_group(texts: list[str]) -> int:
     from cleaner.api import default_cleaner
 
@@ -299,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     results["example"] = example_page()
     results["snippets"] = snippets(full=not args.quick)
     results["cli"] = cli_costs(full=not args.quick)
+    results["memory_html"] = html_memory()
     if not args.quick:
         results["all_cores"] = all_cores(pages)
         results["scaling"] = scaling()
