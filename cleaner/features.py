@@ -359,14 +359,6 @@ def _list_word_keys(entries: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return _span_keys(_prefix_hash(low), ws, we), np.searchsorted(starts, ws, side="right") - 1
 
 
-@lru_cache(maxsize=16)
-def word_keys(words: tuple[str, ...]) -> _KeyTable:
-    """The keys of a word list (as :func:`_span_keys` keys the words of a page)."""
-    if not words:
-        return _KeyTable(np.zeros(0, dtype=np.int64))
-    return _KeyTable(np.unique(_list_word_keys(words)[0]))
-
-
 @lru_cache(maxsize=1)
 def _cue_words() -> tuple[_KeyTable, np.ndarray, dict[tuple[str, ...], int]]:
     """Every word list the features look words up in (the cue rules' first words and words
