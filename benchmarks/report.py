@@ -104,9 +104,15 @@ def markdown(results: dict) -> str:
     memory = results.get("memory_html", [])
     if memory:
         out.append(
-            "- Peak memory on AEB's 181 HTML pages (a fresh process each; in brackets the rise while cleaning, "
-            "over the process with the system loaded and the pages read): "
-            + "; ".join(f"{r['system']} {r['peak_rss_mb']} MB (+{r['rise_mb']} MB)" for r in memory)
+            "- Memory to clean AEB's 181 HTML pages (a fresh process each, one core): the rise while cleaning, over "
+            "the process with the system loaded and the pages read (in brackets its peak, about 100 MB of which is "
+            "the harness: Python, imports, the pages): "
+            + "; ".join(
+                f"{r['system']} failed ({r['error']})"
+                if "error" in r
+                else f"{r['system']} +{r['rise_mb']} MB ({r['peak_rss_mb']} MB)"
+                for r in memory
+            )
             + "."
         )
     if "all_cores" in results:

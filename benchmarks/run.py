@@ -228,36 +228,49 @@ def scaling() -> list[dict]:
 # Systems whose memory on AEB's HTML is measured: ours, page by page and in one batch, and
 # the peers the HTML goals name.
 MEMORY_SYSTEMS = ("cleaner (html)", "cleaner (html, clean_many)", "trafilatura", "resiliparse (main content)")
+_MEMORY_TAG = "bench-memory:"
 
 
 def _peak_memory(system: str) -> dict | None:
-    """Peak memory of one system cleaning AEB's HTML pages, in a fresh process: its peak RSS
-    at the end, and the rise over its peak once the system is loaded and the pages are read
-    (the memory the cleaning itself needs). None when the system is not installed."""
-    # The peak is read from /proc (VmHWM, KiB): getrusage's ru_maxrss is inherited through fork
-    # and exec on Linux, so a child of this (large) process would report this one's peak.
+    """Memory one system needs to clean AEB's HTML pages, measured in a fresh process (one
+    BLAS thread): the rise of its resident memory while cleaning, over the process with the
+    system loaded and the pages read, and the process's peak. None when the system is not
+    installed; a row with ``error`` when the run fails (the benchmark carries on)."""
+    # Read from /proc (KiB): getrusage's ru_maxrss is inherited through fork and exec on
+    # Linux, so a child of this (large) process would report this one's peak. Writing 5 to
+    # clear_refs resets the peak (VmHWM) to the current size, so the rise is exact.
     code = (
         "import sys; from benchmarks import datasets, peers; "
-        "peak = lambda: int(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM'))); "
+        "kib = lambda key: int(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith(key))); "
         f"peer = next(p for p in peers.html_peers() if p.name == {system!r}); extract = peer.load(); "
         "extract is None and sys.exit(3); "
         "pages = [p.html for p in datasets.aeb_pages()]; extract(pages[:1]) if peer.batched else extract(pages[0]); "
-        "before = peak(); extract(pages) if peer.batched else [extract(h) for h in pages]; print(before, peak())"
+        "open('/proc/self/clear_refs', 'w').write('5'); before = kib('VmRSS'); "
+        "extract(pages) if peer.batched else [extract(h) for h in pages]; "
+        f"print({_MEMORY_TAG!r}, before, kib('VmHWM'))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=HERE.parent)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=HERE.parent, env=env, timeout=600)
+    except subprocess.TimeoutExpired:
+        return {"system": system, "error": "no result in 600 s"}
     if out.returncode == 3:
         return None
-    if out.returncode != 0:
-        raise RuntimeError(f"memory run of {system} failed: {out.stderr.decode()[-500:]}")
-    before, peak = (int(x) for x in out.stdout.split())
+    tagged = [ln.split() for ln in out.stdout.decode(errors="replace").splitlines() if ln.startswith(_MEMORY_TAG)]
+    if out.returncode != 0 or not tagged:
+        error = (out.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        print(f"bench: memory of {system}: {error}", file=sys.stderr)
+        return {"system": system, "error": error}
+    before, peak = int(tagged[-1][1]), int(tagged[-1][2])
     return {"system": system, "peak_rss_mb": round(peak / 1024, 1), "rise_mb": round((peak - before) / 1024, 1)}
 
 
-def html_memory() -> list[dict]:
-    """:func:`_peak_memory` of :data:`MEMORY_SYSTEMS` (the installed ones; Linux only)."""
+def html_memory(systems: list[str]) -> list[dict]:
+    """:func:`_peak_memory` of those of ``systems`` in :data:`MEMORY_SYSTEMS` that are
+    installed (Linux only: it reads /proc)."""
     if not Path("/proc/self/status").exists():
         return []
-    return [row for row in map(_peak_memory, MEMORY_SYSTEMS) if row is not None]
+    return [row for row in map(_peak_memory, [s for s in MEMORY_SYSTEMS if s in systems]) if row is not None]
 
 
 def _clean_group(texts: list[str]) -> int:
@@ -335,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     results["example"] = example_page()
     results["snippets"] = snippets(full=not args.quick)
     results["cli"] = cli_costs(full=not args.quick)
-    results["memory_html"] = html_memory()
+    results["memory_html"] = html_memory([p.name for p in html_systems])
     if not args.quick:
         results["all_cores"] = all_cores(pages)
         results["scaling"] = scaling()

@@ -25,11 +25,15 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cleaner import cues
 from cleaner.segment import DOM_FLAGS, Lines
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    import numpy.typing as npt
 
 # Character classes, one bit each, looked up per code point below U+10000.
 _LETTER, _DIGIT, _UPPER, _SPACE, _PUNCT, _CJK, _TERMINAL, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
@@ -143,6 +147,7 @@ def _bit_combinations() -> tuple[np.ndarray, np.ndarray]:
     come from one ``bincount`` of (line, combination) pairs."""
     bits_table, _ = _tables()
     values = np.union1d(np.unique(bits_table), [_PUNCT])
+    assert len(values) <= 256  # 25 today
     # uint8: a small table stays in cache (an int64 one made the look-up several times slower).
     combination_of = np.zeros(1 << 16, dtype=np.uint8)
     combination_of[values] = np.arange(len(values))
@@ -757,7 +762,7 @@ def _lexicon_columns(in_lexicon: np.ndarray, scores: np.ndarray, inverse: np.nda
 
 
 def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
-                  lexicon: Lexicon | None = None, text_only: bool = True, dtype: type = np.float64) -> np.ndarray:  # fmt: skip
+                  lexicon: Lexicon | None = None, text_only: bool = True, dtype: npt.DTypeLike = np.float64) -> np.ndarray:  # fmt: skip
     """Feature matrix (one row per non-blank line, columns :func:`feature_names`).
 
     ``vocab`` is the model's list of frequent words and ``lexicon`` its :class:`Lexicon` (see
@@ -831,8 +836,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     list_bit = _cue_words()[2]
 
     def word_in(words: tuple[str, ...]) -> np.ndarray:
-        """Which words of the batch are in ``words`` (one of the :func:`_cue_words` lists)."""
-        return (word_masks & list_bit[words]) != 0
+        """Which words of the batch are in ``words`` (one of the :func:`_cue_words` lists;
+        none for an empty list, as for a rule without first words)."""
+        return (word_masks & list_bit[words]) != 0 if words else np.zeros(len(word_masks), dtype=bool)
 
     occurrences = np.bincount(inverse, minlength=len(one_at))
     top = _top_per_page(distinct_page, occurrences, distinct_len <= _SHORT_WORD, _PAGE_TOP_WORDS, at_least=3)
@@ -981,7 +987,7 @@ def container_groups(lines: Lines) -> np.ndarray:
 
 
 def context_features(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = None,
-                     groups: np.ndarray | None = None, dtype: type = np.float64) -> np.ndarray:  # fmt: skip
+                     groups: np.ndarray | None = None, dtype: npt.DTypeLike = np.float64) -> np.ndarray:  # fmt: skip
     """Second-pass features: a line's own shape plus the first pass's class probabilities of
     the line, its neighbours and its surroundings, so a label can follow its run (a teaser
     list under "You May Also Like" reads as one run). For HTML, ``groups`` (from
@@ -1207,7 +1213,7 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
 
 
 def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | None = None, *,
-                  lexicon: Lexicon | None = None, dtype: type = np.float64, order: str = "C") -> np.ndarray:  # fmt: skip
+                  lexicon: Lexicon | None = None, dtype: npt.DTypeLike = np.float64, order: str = "C") -> np.ndarray:  # fmt: skip
     """Features of HTML lines: :func:`text_features` (shared with text mode, without the
     text-only columns) then :func:`dom_features`; ``dtype`` as in :func:`text_features`.
 
@@ -1220,4 +1226,4 @@ def html_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
         dom_features(lines, page),
     ]
     out = np.empty((len(parts[0]), sum(p.shape[1] for p in parts)), dtype=dtype, order=order)
-    return np.concatenate(parts, axis=1, out=out, casting="same_kind")
+    return np.concatenate(parts, axis=1, out=out)

@@ -254,3 +254,41 @@ def test_distinct_sorts_instead_when_keys_are_made_to_collide(monkeypatch):
     assert sorts
     assert len(one_at) == 3000 and np.array_equal(keys[one_at][number], keys)
     assert np.array_equal(number[:3000], number[3000:])
+
+
+def test_inference_layout_reads_the_same_features_as_training():
+    # Inference asks for float32, and column-major HTML rows; training keeps float64 row-major
+    # (so a retrain reproduces the shipped models). Same values up to float32 rounding.
+    page = segment_html(
+        "<nav><a href=/>Home</a></nav><article><h1>Council votes</h1><p>The council met on Tuesday "
+        "and voted for the new budget.</p><p>It passed.</p></article><ul class=related><li>Other</li></ul>"
+    )
+    trained, inferred = html_features(page), html_features(page, dtype=np.float32, order="F")
+    assert trained.dtype == np.float64 and trained.flags.c_contiguous
+    assert inferred.dtype == np.float32 and inferred.flags.f_contiguous
+    np.testing.assert_allclose(inferred, trained, rtol=1e-6, atol=1e-6)
+    text = segment_text("Home | News\n\nLeave a Reply\nThe council met on Tuesday and voted.")
+    np.testing.assert_allclose(text_features(text, dtype=np.float32), text_features(text), rtol=1e-6, atol=1e-6)
+    P = np.full((len(trained), 4), 0.25)
+    groups = container_groups(page)
+    np.testing.assert_allclose(
+        context_features(inferred, P, groups=groups, dtype=np.float32),
+        context_features(trained, P, groups=groups),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_a_cue_rule_without_first_words_is_run_on_every_line_that_can_start_it(monkeypatch):
+    # cues.Rule allows a rule known by its digit start only; the shared word table has no
+    # list for it, and its lines are still found.
+    import re
+
+    rule = cues.Rule("byline", re.compile(r"\d+ views$"), 40, True, digit_first=True)
+    monkeypatch.setattr(cues, "RULES", (*cues.RULES, rule))
+    features._cue_words.cache_clear()
+    try:
+        X = text_features(segment_text("12 views\nThe council met on Tuesday and voted."))
+    finally:
+        features._cue_words.cache_clear()
+    assert X[:, feature_names().index("byline")].tolist() == [1.0, 0.0]

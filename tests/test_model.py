@@ -128,6 +128,14 @@ def test_an_ensemble_predicts_the_mean_of_its_members():
     assert np.allclose(P.sum(axis=1), 1.0)
 
 
+def test_an_ensemble_reads_column_major_features_as_row_major_ones():
+    # The first pass gets column-major features and multiplies them in the other order.
+    rng = np.random.default_rng(1)
+    ensemble = model_io.Ensemble(tuple(_network(rng) for _ in range(3)))
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    np.testing.assert_allclose(ensemble.predict_proba(np.asfortranarray(X)), ensemble.predict_proba(X), rtol=1e-5)
+
+
 def test_a_model_file_of_the_first_format_still_loads(tmp_path):
     # Format 1 (one network per pass, keys "s{pass}_...") was written by earlier releases.
     net = _network(np.random.default_rng(1))
