@@ -184,14 +184,13 @@ def _codepoints(text: str) -> np.ndarray:
 def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits_table, lower_table = _tables()
     # np.take with native integers: about twice as fast as indexing with the uint32 array.
-    if len(cps) == 0 or cps.max() <= 0xFFFF:  # the common case: no look-up needs clipping
-        at = cps.astype(np.intp)
-        return np.take(bits_table, at), np.take(lower_table, at)
-    clipped = np.minimum(cps, 0xFFFF).astype(np.intp)
-    bits = np.take(bits_table, clipped)
-    astral = cps > 0xFFFF
-    bits[astral] = _PUNCT  # emoji and other astral symbols
-    low = np.where(astral, cps, np.take(lower_table, clipped))
+    # "clip" reads astral code points as the tables' last entry; they are set right below.
+    at = cps.astype(np.intp)
+    bits, low = np.take(bits_table, at, mode="clip"), np.take(lower_table, at, mode="clip")
+    astral = np.flatnonzero(cps > 0xFFFF)
+    if len(astral):
+        bits[astral] = _PUNCT  # emoji and other astral symbols
+        low[astral] = cps[astral]
     return bits, low
 
 
