@@ -1,6 +1,7 @@
 """Score candidate models on the dev split: the figures that choose a model (never AEB).
 
     python -m benchmarks.dev [--model text.npz] [--html-model html.npz]
+    python -m benchmarks.dev --peers   # and cleaner beside trafilatura on the dev pages' HTML
 
 Per rendering (text as our segmenter gives it, text as resiliparse renders it, HTML): line
 F1 per class on the held-out hand-checked pages, and body token-shingle F1 on those pages and
@@ -14,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.corpus import corpus_file
+from benchmarks import peers
+from benchmarks.corpus import DEFAULT_DATA, corpus_file, read_pages
 from benchmarks.metrics import corpus_scores, line_scores, page_score
 from cleaner.api import Cleaner
 from cleaner.model import CLASSES
@@ -47,10 +49,43 @@ def gold_scores(cleaner: Cleaner, rendering: str, split: str = "dev", *, all_pag
     }
 
 
+# The systems read side by side on the dev pages' HTML (peers.html_peers names them).
+PEER_SYSTEMS = ("cleaner (html)", peers.NO_HEADLINE_HTML, "trafilatura", "trafilatura (no comments)")
+
+
+def peer_scores(data: Path = DEFAULT_DATA) -> dict[str, dict]:
+    """Body token-shingle precision, recall and F1 of cleaner and trafilatura on the input HTML
+    of the dev pages (read from ``data``, the shared data sets), against the dev records' body
+    lines: on all dev pages and on the hand-checked ones. The gold follows LABELS.md, not
+    AEB's ``articleBody``: headlines, standfirsts and captions are body, reader comments are
+    not, so these figures say how well a system finds *our* body; AEB says how well it finds
+    AEB's."""
+    gold: dict[tuple[str, str], tuple[str, bool]] = {}
+    for rec in iter_records(corpus_file("dev")):
+        if rec.get("rendering") == "html":
+            body = "\n".join(line["text"] for line in rec["lines"] if line["label"] == "body" and line["text"].strip())
+            gold[rec["dataset"], rec["id"]] = (body, bool(rec.get("gold")))
+    pages = [p for p in read_pages(data) if (p.dataset, p.id) in gold]
+    out = {}
+    for peer in peers.html_peers():
+        if peer.name not in PEER_SYSTEMS or (extract := peer.load()) is None:
+            continue
+        htmls = [p.html for p in pages]
+        outputs = extract(htmls) if peer.batched else [extract(h) for h in htmls]
+        scores = [(page_score(o, gold[p.dataset, p.id][0]), gold[p.dataset, p.id][1]) for p, o in zip(pages, outputs)]
+        out[peer.name] = {
+            "all": corpus_scores([s for s, _ in scores]),
+            "checked": corpus_scores([s for s, checked in scores if checked]),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dev", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="text model (default: the shipped one)")
     parser.add_argument("--html-model", type=Path, help="HTML model (default: the shipped one)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also cleaner (shipped models) beside trafilatura on the dev pages' HTML (needs ../shared/data)")  # fmt: skip
     args = parser.parse_args(argv)
     cleaner = Cleaner(model=args.model, html_model=args.html_model)
     print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
@@ -59,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         f1 = "/".join(f"{s['lines']['per_class'][c]['f1']:.3f}" for c in CLASSES)
         print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
               f"({s['pages'][0]} / {s['pages'][1]} pages)")  # fmt: skip
+    if args.peers:
+        print("\nsystem | body tokens P / R / F1, all dev pages | hand-checked dev pages")
+        for name, s in peer_scores().items():
+            cells = [f"{s[k]['precision']:.3f} / {s[k]['recall']:.3f} / {s[k]['f1']:.3f} ({s[k]['pages']})"
+                     for k in ("all", "checked")]  # fmt: skip
+            print(f"{name} | {cells[0]} | {cells[1]}")
     return 0
 
 
