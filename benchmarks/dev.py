@@ -23,6 +23,11 @@ from cleaner.model import CLASSES
 from cleaner.train import iter_records, lines_of
 
 
+def body_text(lines: list[dict]) -> str:
+    """The body-labelled lines of a record's non-blank ``lines``, as a page's gold text."""
+    return "\n".join(line["text"] for line in lines if line["label"] == "body")
+
+
 def gold_scores(cleaner: Cleaner, rendering: str, split: str = "dev", *, all_pages: bool = True) -> dict:
     """Line scores on a split's hand-checked pages and body token F1 (those pages / all the
     split's pages; with ``all_pages=False`` only the hand-checked pages are read)."""
@@ -34,7 +39,7 @@ def gold_scores(cleaner: Cleaner, rendering: str, split: str = "dev", *, all_pag
         labels = [CLASSES[i] for i in cleaner.predict(lines_of(rec)).argmax(axis=1)]
         score = page_score(
             "\n".join(line["text"] for line, label in zip(lines, labels) if label == "body"),
-            "\n".join(line["text"] for line in lines if line["label"] == "body"),
+            body_text(lines),
         )
         tokens_all.append(score)
         if rec.get("gold"):
@@ -63,14 +68,14 @@ def peer_scores(data: Path = DEFAULT_DATA) -> dict[str, dict]:
     gold: dict[tuple[str, str], tuple[str, bool]] = {}
     for rec in iter_records(corpus_file("dev")):
         if rec.get("rendering") == "html":
-            body = "\n".join(line["text"] for line in rec["lines"] if line["label"] == "body" and line["text"].strip())
-            gold[rec["dataset"], rec["id"]] = (body, bool(rec.get("gold")))
+            lines = [line for line in rec["lines"] if line["text"].strip()]
+            gold[rec["dataset"], rec["id"]] = (body_text(lines), bool(rec.get("gold")))
     pages = [p for p in read_pages(data) if (p.dataset, p.id) in gold]
+    htmls = [p.html for p in pages]
     out = {}
     for peer in peers.html_peers():
         if peer.name not in PEER_SYSTEMS or (extract := peer.load()) is None:
             continue
-        htmls = [p.html for p in pages]
         outputs = extract(htmls) if peer.batched else [extract(h) for h in htmls]
         scores = [(page_score(o, gold[p.dataset, p.id][0]), gold[p.dataset, p.id][1]) for p, o in zip(pages, outputs)]
         out[peer.name] = {

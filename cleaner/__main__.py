@@ -46,6 +46,15 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def label_list(value: str) -> tuple[str, ...]:
+    """The labels a ``--keep`` value lists, comma-separated (the Cleaner checks them).
+
+    >>> label_list("body, comment")
+    ('body', 'comment')
+    """
+    return tuple(k.strip() for k in value.split(",") if k.strip())
+
+
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="cleaner",
@@ -57,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--labels", action="store_true", help="print every line as label<TAB>score<TAB>text")
     out.add_argument("--json", action="store_true", help="print every line as a JSON object (JSON Lines)")
-    p.add_argument("--keep", default="body",
+    p.add_argument("--keep", type=label_list, default="body",
                    help=f"labels to keep, comma-separated, among {', '.join(CLASSES)} (default: body)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this (0-1)")
     p.add_argument("--no-headline", dest="headline", action="store_false",
@@ -148,11 +157,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cleaner = Cleaner(model=args.model, html_model=args.html_model, keep=args.keep, threshold=args.threshold,
                           mode=args.mode, headline=args.headline)  # fmt: skip
-        if args.html_model:
-            cleaner.html_model  # noqa: B018  # a bad file fails here, before any output
-    except ValueError as exc:
-        print(f"cleaner: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except ValueError as exc:  # a setting the Cleaner refuses (--keep, --threshold): a usage error
+        _parser().error(f"--{exc}")
     except ModelError as exc:
         print(f"cleaner: {exc}", file=sys.stderr)
         return EXIT_IO
@@ -229,12 +235,6 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        parser.error("--threshold takes a number between 0 and 1")
-    args.keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
-    unknown = [k for k in args.keep if k not in CLASSES]
-    if unknown or not args.keep:
-        parser.error(f"--keep takes labels among {', '.join(CLASSES)}; got {', '.join(unknown) or 'none'}")
     try:
         return run(args)
     except BrokenPipeError:

@@ -55,8 +55,8 @@ class Cleaner:
     Parameters
     ----------
     model : path of a text model file made by ``python -m cleaner.train``; the shipped one if None.
-    html_model : path of an HTML model (``python -m cleaner.train --renderings html --out FILE``); the
-        shipped one if None. Loaded on the first HTML input.
+    html_model : path of an HTML model (``python -m cleaner.train --renderings html --out FILE``),
+        loaded and checked at once; the shipped one if None, loaded on the first HTML input.
     keep : the labels ``clean`` keeps.
     threshold : keep a line when the summed probability of the ``keep`` labels is at least
         this; lower keeps more (recall), higher keeps less (precision). None keeps the
@@ -83,10 +83,12 @@ class Cleaner:
         self._html_model_path = html_model or model_io.DEFAULT_HTML_MODEL
         self._html_model: model_io.Model | None = None
         self._lock = threading.Lock()
+        if html_model:  # a file the caller names fails here, not at the first HTML page
+            self.html_model  # noqa: B018
 
     @property
     def html_model(self) -> model_io.Model:
-        """The HTML model, loaded on first use (text-only runs never pay for it)."""
+        """The HTML model; the shipped one is loaded on first use (text-only runs never pay for it)."""
         if self._html_model is None:
             with self._lock:
                 if self._html_model is None:

@@ -817,6 +817,11 @@ codecs.register_error("cleaner-lone-surrogate", lambda e: ("\ufffd".encode() * (
 UNWRITABLE_COMPRESSION = (".zst", ".zstd", ".lz4", ".lz", ".lzma", ".lzo", ".z", ".zip", ".br", ".7z", ".sz")
 
 
+def shown_output(name: str) -> str:
+    """An output as messages name it: "standard output" for "-"."""
+    return "standard output" if name == "-" else name
+
+
 def output_compression(name: str) -> str | None:
     """How an output is compressed, by its name: "gz", "xz", "bz2" or None (not at all).
     ValueError for a compression it cannot write (``.zst``, ...)."""
@@ -844,7 +849,7 @@ class Output:
 
     def __init__(self, name: str):
         self.name = name
-        self.shown = "standard output" if name == "-" else name  # in messages
+        self.shown = shown_output(name)
         self.temporary: Path | None = None
         self.target: Path | None = None
         compression = output_compression(name)
@@ -953,13 +958,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"cleaner batch: {WARC_HINT}", file=sys.stderr)
             return EXIT_FAILED
     jobs = max(1, args.jobs or os.cpu_count() or 1)
-    keep = tuple(k.strip() for k in args.keep.split(",") if k.strip())
-    settings = dict(model=args.model, html_model=args.html_model, keep=keep, threshold=args.threshold,
+    settings = dict(model=args.model, html_model=args.html_model, keep=args.keep, threshold=args.threshold,
                     headline=args.headline)  # fmt: skip
     try:
         _init_worker(settings)  # fail early on a bad model or setting, in this process
-        if args.html_model:
-            _worker["cleaner"].html_model  # noqa: B018  (loaded on first use otherwise: check it now)
     except (ModelError, ValueError) as exc:
         print(f"cleaner batch: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
@@ -1021,14 +1023,14 @@ def run(args: argparse.Namespace) -> int:
         f"{tally.not_pages} not pages){files if tally.unreadable_files else ''}, {tally.megabytes:.1f} MB "
         f"in {seconds:.1f} s ({tally.documents / max(seconds, 1e-9):.1f} docs/s, "
         f"{tally.megabytes / max(seconds, 1e-9):.2f} MB/s, {jobs} jobs) -> "
-        f"{'standard output' if args.output == '-' else args.output}",
+        f"{shown_output(args.output)}",
         file=sys.stderr,
     )
     return EXIT_FAILED if tally.failed or tally.unreadable_files else EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
-    from cleaner.__main__ import OneLineParser
+    from cleaner.__main__ import OneLineParser, label_list
 
     p = OneLineParser(
         prog="cleaner batch",
@@ -1052,7 +1054,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url-field", default="url", help="JSONL field holding the URL (default: url)")
     p.add_argument("--mode", choices=("auto", "text", "html"), default="auto", help="treat documents as text or HTML")
     p.add_argument("--labels", action="store_true", help="add every line's label and score")
-    p.add_argument("--keep", default="body", help="labels to keep, comma-separated (default: body)")
+    p.add_argument("--keep", type=label_list, default="body", help="labels to keep, comma-separated (default: body)")
     p.add_argument("--threshold", type=float, default=None, help="keep a line when P(kept labels) >= this")
     p.add_argument("--no-headline", dest="headline", action="store_false", help="leave out each article's headline")
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
@@ -1111,8 +1113,7 @@ def main(argv: list[str]) -> int:
         p.error(f"-o {args.output}: {exc}")
     for name in args.inputs:
         if name != "-" and _same_file(name, args.output):
-            shown = "standard output" if args.output == "-" else args.output
-            p.error(f"the output ({shown}) is also an input; write to another file")
+            p.error(f"the output ({shown_output(args.output)}) is also an input; write to another file")
     newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
     try:
         with _sigterm_stops_the_run():

@@ -52,9 +52,7 @@ def clean_pages(df: DataFrame, column: str, *, output: str = "cleaned", labels: 
     hints = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
     settings = dict(model=model, html_model=html_model, keep=tuple(keep), threshold=threshold, mode=mode,
                     headline=headline)  # fmt: skip
-    checked = _cleaner(**settings)  # check the model and settings (mode too) on the driver, with a clear error
-    if html_model:
-        checked.html_model  # noqa: B018  (else loaded on first use, in every task)
+    _cleaner(**settings)  # check the models and settings (mode too) on the driver, with a clear error
 
     def clean_udf(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         cleaner = _cleaner(**settings)  # once per Python worker (cached across tasks)
