@@ -141,28 +141,28 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=1)
-def _bit_combinations() -> tuple[np.ndarray, np.ndarray]:
+def _bit_combinations() -> tuple[np.ndarray, np.ndarray, int]:
     """The few combinations of class bits that occur (a letter may also be upper case and
-    CJK, ...): an id for each, and which bits each holds, so per-line counts of every class
+    CJK, ...): the id of each code point's combination (below U+10000), which bits each id
+    holds, and the id astral code points get (punctuation), so per-line counts of every class
     come from one ``bincount`` of (line, combination) pairs."""
     bits_table, _ = _tables()
     values = np.union1d(np.unique(bits_table), [_PUNCT])
     assert len(values) <= 256  # 25 today
     # uint8: a small table stays in cache (an int64 one made the look-up several times slower).
-    combination_of = np.zeros(1 << 16, dtype=np.uint8)
-    combination_of[values] = np.arange(len(values))
+    combination_of = np.searchsorted(values, bits_table).astype(np.uint8)
     holds = ((values[:, None] >> np.arange(16)) & 1).astype(float)
-    return combination_of, holds
+    return combination_of, holds, int(np.searchsorted(values, _PUNCT))
 
 
-def _class_counts(bits: np.ndarray, line_of_char: np.ndarray, n: int) -> np.ndarray:
-    """Characters of each class (column: bit number) per line."""
-    combination_of, holds = _bit_combinations()
+def _class_counts(combination: np.ndarray, line_of_char: np.ndarray, n: int) -> np.ndarray:
+    """Characters of each class (column: bit number) per line, from each character's
+    combination of class bits (see :func:`_classify`)."""
+    _, holds, _ = _bit_combinations()
     k = len(holds)
-    pairs = np.bincount(
-        line_of_char * k + np.take(combination_of, bits.astype(np.intp)).astype(np.intp), minlength=n * k
-    )
-    return pairs.reshape(n, k) @ holds
+    pair = line_of_char * k
+    pair += combination
+    return np.bincount(pair, minlength=n * k).reshape(n, k) @ holds
 
 
 def words_of(text: str) -> list[str]:
@@ -181,17 +181,22 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _classify(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point: its class bits, its lower case, and its combination of class bits
+    (:func:`_bit_combinations`)."""
     bits_table, lower_table = _tables()
+    combination_table, _, astral_combination = _bit_combinations()
     # np.take with native integers: about twice as fast as indexing with the uint32 array.
     # "clip" reads astral code points as the tables' last entry; they are set right below.
     at = cps.astype(np.intp)
     bits, low = np.take(bits_table, at, mode="clip"), np.take(lower_table, at, mode="clip")
+    combination = np.take(combination_table, at, mode="clip")
     astral = np.flatnonzero(cps > 0xFFFF)
     if len(astral):
         bits[astral] = _PUNCT  # emoji and other astral symbols
         low[astral] = cps[astral]
-    return bits, low
+        combination[astral] = astral_combination
+    return bits, low, combination
 
 
 def _lines_saying(needle: str, joined: str, line_of_char: np.ndarray, n: int) -> np.ndarray:
@@ -252,11 +257,18 @@ def _powers(base: int, count: int) -> np.ndarray:
 
 _INVERSE_LOW = _powers(_HASH_INVERSE, 1 << _POWER_SPLIT)
 _INVERSE_STEP = pow(_HASH_INVERSE, 1 << _POWER_SPLIT, 2**64)  # B**-4096
+_POWERS_LOW = _powers(_HASH_BASE, 1 << _POWER_SPLIT)
+_POWERS_STEP = pow(_HASH_BASE, 1 << _POWER_SPLIT, 2**64)  # B**4096
 
 
 def _prefix_hash(low: np.ndarray) -> np.ndarray:
     """Running sums of ``low[i] * B**i`` mod 2**64, with a leading 0 (one more than ``low``)."""
-    terms = _powers(_HASH_BASE, len(low))
+    # B**i for 4096 i at a time, as the outer product of two short tables (a running product
+    # over the whole text would be several times slower).
+    rows = (len(low) >> _POWER_SPLIT) + 1
+    terms = np.empty((rows, 1 << _POWER_SPLIT), dtype=np.uint64)
+    np.multiply(_powers(_POWERS_STEP, rows)[:, None], _POWERS_LOW, out=terms)
+    terms = terms.ravel()[: len(low)]
     np.multiply(terms, low, out=terms)
     prefix = np.empty(len(low) + 1, dtype=np.uint64)
     prefix[0] = 0
@@ -357,7 +369,7 @@ class _KeyTable:
 def _list_word_keys(entries: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The keys of the words in a list of entries, as :func:`_span_keys` keys a page's words
     (an entry may read as several words, "e-mail", or none), and the entry each comes from."""
-    bits, low = _classify(_codepoints("\n".join(entries)))
+    bits, low, _ = _classify(_codepoints("\n".join(entries)))
     ws, we = _word_spans(bits)
     starts = np.cumsum([0] + [len(entry) + 1 for entry in entries[:-1]])
     return _span_keys(_prefix_hash(low), ws, we), np.searchsorted(starts, ws, side="right") - 1
@@ -655,14 +667,35 @@ def _digits_per_word(bits: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.nda
 
 def _line_keys(low: np.ndarray, starts: np.ndarray, lengths: np.ndarray, page: np.ndarray) -> np.ndarray:
     """Per line, the key that finds duplicate lines of a page (menus repeated in header and
-    footer): a position-weighted sum of its lower-case characters, salted with its page.
-    Short lines can collide ("Home" and "Food"); an exact key (a hash of the lower-cased
-    line) cost both models a little dev accuracy when they were retrained with it (HTML body
-    tokens .959 against .962), so this key stays."""
-    in_line = np.arange(len(low)) - np.repeat(starts, lengths + 1)[: len(low)]  # position in its line
-    weight = low * np.take(np.tile(np.arange(1, 98), int(lengths.max()) // 97 + 1), in_line)  # pos % 97 + 1
-    weight[starts[1:] - 1] = 0  # the joining "\n" is not part of the line
-    return np.add.reduceat(weight, starts)[: len(starts)] * 1000 + lengths + page.astype(np.int64) * _PAGE_SALT
+    footer): a position-weighted sum of its lower-case characters (weight: position in the
+    line mod 97, plus 1), salted with its page. Short lines can collide ("Home" and "Food");
+    an exact key (a hash of the lower-cased line) cost both models a little dev accuracy when
+    they were retrained with it (HTML body tokens .959 against .962), so this key stays.
+
+    The sums come from two running sums over the batch, so a line costs a few look-ups
+    whatever its length (int64 arithmetic wraps, but every sum it rebuilds is small)."""
+    ends = starts + lengths
+    below = np.zeros(len(low) + 1, dtype=np.int64)  # below[x]: sum of low[:x]
+    np.cumsum(low, dtype=np.int64, out=below[1:])
+    summed = np.zeros(len(low) + 1, dtype=np.int64)  # summed[x]: below[1] + ... + below[x]
+    np.cumsum(below[1:], out=summed[1:])
+
+    def weighted(x: np.ndarray) -> np.ndarray:  # sum of (i + 1) * low[i] for i < x
+        return x * below[x] - summed[np.maximum(x - 1, 0)]
+
+    in_line = below[ends] - below[starts]
+    key = weighted(ends) - weighted(starts) - starts * in_line  # weights 1, 2, ... from each line's start
+    # Past 97 characters the weights start again at 1: each further run of 97 characters
+    # weighs 97 less per character for each run before it.
+    runs = (lengths - 1) // 97
+    long = np.flatnonzero(runs > 0)
+    if len(long):
+        count = runs[long]
+        first = np.cumsum(count) - count
+        run = np.arange(1, count.sum() + 1) - np.repeat(first, count)  # 1 .. runs, per long line
+        run_starts = np.repeat(starts[long], count) + 97 * run
+        key[long] -= 97 * (count * below[ends[long]] - np.add.reduceat(below[run_starts], first))
+    return key * 1000 + lengths + page.astype(np.int64) * _PAGE_SALT
 
 
 def _put_columns(out: np.ndarray, col: int, parts) -> int:
@@ -794,9 +827,10 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     joined = "\n".join(texts)
     cps = _codepoints(joined)
-    bits, low = _classify(cps)
+    bits, low, combination = _classify(cps)
     line_of_char = np.repeat(np.arange(n), lengths + 1)[: len(cps)]  # the joining "\n" goes with its line
-    class_counts = _class_counts(bits, line_of_char, n)
+    class_counts = _class_counts(combination, line_of_char, n)
+    del combination
 
     def per_line(flag: int) -> np.ndarray:
         return class_counts[:, flag.bit_length() - 1]

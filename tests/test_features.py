@@ -158,6 +158,31 @@ def test_line_end_and_start_columns_follow_their_definitions(lines):
         assert X[:, names.index(name)].tolist() == [float(test(t)) for t in lines], name
 
 
+def _line_key(text: str) -> tuple[int, int]:
+    """The duplicate-line key as documented (features._line_keys): the lower-cased code
+    points weighted by their position in the line mod 97, plus 1; and the length."""
+    return sum(ord(c.lower()) * (i % 97 + 1) for i, c in enumerate(text)), len(text)
+
+
+# Lines past 97 characters (where the weights start again) and two that collide by design.
+_LINE_PIECES = ["Home", "Food", "home", "News", "ab", "ba", "x" * 96, "y" * 97, "Zürich ", "日本", "z" * 200]
+
+
+@settings(max_examples=150, deadline=None)
+@example([["y" * 97 + "Home", "y" * 97 + "Food", "z" * 200 + "Home", "z" * 200 + "Food", "News"], ["News"]])
+@given(st.lists(st.lists(st.lists(st.sampled_from(_LINE_PIECES), min_size=1, max_size=4).map("".join),
+                         min_size=1, max_size=12), min_size=1, max_size=3))  # fmt: skip
+def test_duplicate_column_marks_lines_whose_key_recurs_on_their_page(pages):
+    segmented = [segment_text("\n".join(lines)) for lines in pages]
+    lines, page = concat_lines(segmented)
+    X = text_features(lines, page=page)
+    expected = []
+    for texts in pages:
+        keys = [_line_key(t) for t in texts]
+        expected += [float(keys.count(k) > 1) for k in keys]
+    assert X[:, feature_names().index("duplicate")].tolist() == expected
+
+
 def test_lexicon_columns_score_a_lines_words():
     # "e-mail" is two words to the features: a user's lexicon entry like it never matches.
     scores = np.array([[-2.0, -1.0, -1.0, 1.5], [1.0, -1.0, -1.0, -1.0], [0.0, 0.0, 0.0, 9.0]])
