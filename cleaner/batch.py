@@ -962,9 +962,11 @@ def run(args: argparse.Namespace) -> int:
                     headline=args.headline)  # fmt: skip
     try:
         _init_worker(settings)  # fail early on a bad model or setting, in this process
-    except (ModelError, ValueError) as exc:
+    except ValueError as exc:  # a setting the Cleaner refuses (--keep, --threshold): a usage error
+        parser().error(f"--{exc}")
+    except ModelError as exc:
         print(f"cleaner batch: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
+        return EXIT_FAILED
     try:
         output = Output(args.output)
     except OutputError as exc:

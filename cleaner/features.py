@@ -1195,8 +1195,9 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     if n == 0:
         return np.zeros((0, _N_DOM))
     pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else np.asarray(page)[keep])
+    # map() with a default for every tag: C loops, no generator frames.
     tag_group = np.fromiter(
-        (_TAG_GROUP_OF.get(t, len(_TAG_GROUPS)) for t in _nonblank(dom.tag, lines)), dtype=np.int64, count=n
+        map(_TAG_GROUP_OF.get, _nonblank(dom.tag, lines), itertools.repeat(len(_TAG_GROUPS))), dtype=np.int64, count=n
     )
     tag_onehot = np.zeros((n, len(_TAG_GROUPS) + 1))
     tag_onehot[np.arange(n), tag_group] = 1.0
@@ -1207,10 +1208,9 @@ def dom_features(lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
     chars = np.fromiter(map(len, _nonblank(lines.text, lines)), dtype=float, count=n)
     link_density = np.array(_nonblank(dom.link_chars, lines), dtype=float) / np.maximum(chars, 1)
     # Each distinct token string is read once; its lines take its row.
-    number: dict[str, int] = {}
-    token_id = np.fromiter(
-        (number.setdefault(tokens, len(number)) for tokens in _nonblank(dom.tokens, lines)), dtype=np.int64, count=n
-    )
+    token_strings = _nonblank(dom.tokens, lines)
+    number = {tokens: i for i, tokens in enumerate(dict.fromkeys(token_strings))}  # in order of first use
+    token_id = np.fromiter(map(number.__getitem__, token_strings), dtype=np.int64, count=n)
     token_rows = _token_rows(list(number))[token_id]
     cue_flags, hashed = token_rows[:, : len(_DOM_CUES)], token_rows[:, len(_DOM_CUES) :]
     # Runs of lines under the same ancestors: menus and teaser lists are long runs.

@@ -51,6 +51,8 @@ def test_usage_errors_exit_2_with_one_line():
         ["--threshold", "3", str(EXAMPLE)],
         ["--no-such-flag"],
         ["batch"],
+        ["batch", "--keep", "article", str(EXAMPLE), "-o", "-"],
+        ["batch", "--threshold", "3", str(EXAMPLE), "-o", "-"],
     ):
         out = run(*args)
         assert out.returncode == 2, args
