@@ -102,6 +102,57 @@ def published_rows(pages) -> list[dict]:
     return rows
 
 
+def label_definition(pages) -> dict:
+    """How far LABELS.md's body is from AEB's ``articleBody``, on the AEB pages hand-labelled
+    by LABELS.md: the hand-labelled body lines scored against ``articleBody`` (the most a
+    system that follows LABELS.md perfectly can score there: LABELS.md counts headlines,
+    captions and standfirsts as body), with and without the headline (as ``headline=False``
+    finds it), and cleaner scored against both. Text lines carry the hand labels of the HTML
+    lines they come from (the corpus does so)."""
+    import numpy as np
+
+    from benchmarks.corpus import corpus_file
+    from benchmarks.metrics import corpus_scores
+    from cleaner import Cleaner
+    from cleaner.api import headline_line
+    from cleaner.model import CLASSES
+    from cleaner.train import iter_records, lines_of
+
+    articles = {p.id: p.gold for p in pages}
+    c = Cleaner()
+    scores: dict[tuple[str, str], list] = {}
+
+    def score(system: str, texts: list[str], kept: np.ndarray, ours: str, article: str) -> None:
+        output = "\n".join(t for t, k in zip(texts, kept) if k)
+        if system.startswith("cleaner"):
+            scores.setdefault((system, "our labels"), []).append(page_score(output, ours))
+        scores.setdefault((system, "articleBody"), []).append(page_score(output, article))
+
+    for rec in iter_records(corpus_file("test")):
+        if not rec.get("gold") or rec.get("rendering") not in ("html", "text-other") or rec["id"] not in articles:
+            continue
+        lines = lines_of(rec)
+        texts = [line["text"] for line in rec["lines"]]  # the non-blank lines, as lines_of's
+        hand = np.array([line["label"] == "body" for line in rec["lines"]])
+        ours, article = "\n".join(t for t, k in zip(texts, hand) if k), articles[rec["id"]]
+        P = c.predict(lines)
+        if rec["rendering"] == "html":
+            score("our labels (LABELS.md body lines)", texts, hand, ours, article)
+            no_headline = hand.copy()
+            if (first := headline_line(lines, hand)) is not None:
+                no_headline[first] = False
+            score("our labels, without the headline", texts, no_headline, ours, article)
+            score("cleaner (html)", texts, P.argmax(axis=1) == CLASSES.index("body"), ours, article)
+            score("cleaner (html, no headline)", texts, c.kept(lines, P, headline=False), ours, article)
+        else:
+            score("cleaner (text)", texts, P.argmax(axis=1) == CLASSES.index("body"), ours, article)
+    rows: dict[str, dict] = {}
+    for (system, against), per_page in scores.items():
+        s = corpus_scores(per_page)
+        rows.setdefault(system, {})[against] = {k: round(s[k], 4) for k in ("precision", "recall", "f1")}
+    return {"pages": len(scores.get(("cleaner (html)", "articleBody"), [])), "rows": rows}
+
+
 def line_level(repeats: int) -> tuple[dict, dict]:
     """Per-class line scores on the gold set (text rendering) and the cleaner's line speed."""
     from cleaner import Cleaner
@@ -345,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     results["aeb_published"] = published_rows(pages)
     results["gold_lines"], results["line_speed"] = line_level(repeats)
     results["gold_lines_html"] = line_level_html()
+    results["label_definition"] = label_definition(pages)
     results["example"] = example_page()
     results["snippets"] = snippets(full=not args.quick)
     results["cli"] = cli_costs(full=not args.quick)
