@@ -18,7 +18,12 @@ def aeb_scores(extract: Callable[[AebPage], str], pages: list[AebPage]) -> dict:
 
 def score_groups(per_page: list[tuple[AebPage, PageScore]]) -> dict:
     out = {}
-    for name, keep in (("all", lambda p: True), ("unseen", lambda p: not p.seen_site)):
+    groups = (
+        ("all", lambda p: True),
+        ("unseen", lambda p: not p.seen_site),
+        ("other_languages", lambda p: p.lang != "en"),
+    )
+    for name, keep in groups:
         scores = [s for p, s in per_page if keep(p)]
         out[name] = corpus_scores(scores)
         out[name]["f1_ci95"] = bootstrap_f1(scores)

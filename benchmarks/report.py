@@ -12,7 +12,7 @@ HEADLINE_NOTE = (
 
 
 def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
-    head = "| system | version | F1 | 95% CI | precision | recall | F1 unseen sites | pages/s | MB/s |"
+    head = "| system | version | F1 | 95% CI | precision | recall | F1 unseen sites | F1 not English | pages/s | MB/s |"
     if speed_key:
         head += f" speed vs {speed_key} |"
     out = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -24,9 +24,11 @@ def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
             )
             continue
         a, u = r["scores"]["all"], r["scores"]["unseen"]
+        other = r["scores"].get("other_languages")  # absent from results written before it was measured
+        other_f1 = "" if other is None else f"{other['f1']:.3f}"
         lo, hi = a["f1_ci95"]
         line = (f"| {r['system']} | {r.get('version', '')} | **{a['f1']:.3f}** | {lo:.3f}–{hi:.3f} | {a['precision']:.3f} | "
-                f"{a['recall']:.3f} | {u['f1']:.3f} | {r.get('pages_per_s', '')} | {r.get('mb_per_s', '')} |")  # fmt: skip
+                f"{a['recall']:.3f} | {u['f1']:.3f} | {other_f1} | {r.get('pages_per_s', '')} | {r.get('mb_per_s', '')} |")  # fmt: skip
         if speed_key:
             ratio = next((v for k, v in r.items() if k.startswith("speed_vs_") and not k.endswith("_range")), None)
             spread = next((v for k, v in r.items() if k.startswith("speed_vs_") and k.endswith("_range")), None)
@@ -36,6 +38,15 @@ def _aeb_table(rows: list[dict], speed_key: str | None) -> list[str]:
             line += f" {shown} |"
         out.append(line)
     return out
+
+
+def _other_language_pages(results: dict) -> str:
+    """How many AEB pages are not in English (the pages behind the "F1 not English" column),
+    as " (N)", or nothing for results written before the column was measured."""
+    for r in results["aeb_html"]:
+        if "other_languages" in r.get("scores", {}):
+            return f" ({r['scores']['other_languages']['pages']})"
+    return ""
 
 
 def _label_definition(d: dict | None) -> list[str]:
@@ -71,7 +82,8 @@ def markdown(results: dict) -> str:
         "ran on the same pages in the same process run, one core, taking turns pass by pass; pages/s and MB/s "
         "are the median pass, a speed ratio the median of the passes' ratios (in brackets: their range).",
         "",
-        "## AEB, HTML input (181 pages; F1 unseen = the pages of sites not in our training data)",
+        "## AEB, HTML input (181 pages; F1 unseen = the pages of sites not in our training data; F1 not English = "
+        f"the pages in other languages{_other_language_pages(results)})",
         "",
         HEADLINE_NOTE,
         "",
