@@ -6,12 +6,15 @@
 Per rendering (text as our segmenter gives it, text as resiliparse renders it, HTML): line
 F1 per class on the held-out hand-checked pages, and body token-shingle F1 on those pages and
 on all dev pages (the latter against distant labels, about 10% noisy, so it moves least when
-hand labels move a model toward LABELS.md).
+hand labels move a model toward LABELS.md); then the same with the models' word lists emptied,
+as for a page in a language they do not cover.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -85,6 +88,15 @@ def peer_scores(data: Path = DEFAULT_DATA) -> dict[str, dict]:
     return out
 
 
+def unknown_language(cleaner: Cleaner) -> Cleaner:
+    """The same models with their vocabulary and lexicon emptied: every page reads as one in
+    a language those word lists do not cover (they come mostly from English and German pages)."""
+    blind = copy.copy(cleaner)
+    blind.model = dataclasses.replace(cleaner.model, vocab=(), lexicon=None)
+    blind._html_model = dataclasses.replace(cleaner.html_model, vocab=(), lexicon=None)
+    return blind
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dev", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="text model (default: the shipped one)")
@@ -94,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cleaner = Cleaner(model=args.model, html_model=args.html_model)
     print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
-    for rendering in ("text-own", "text-other", "html"):
-        s = gold_scores(cleaner, rendering)
-        f1 = "/".join(f"{s['lines']['per_class'][c]['f1']:.3f}" for c in CLASSES)
+    for rendering, c in (
+        ("text-own", cleaner), ("text-other", cleaner), ("html", cleaner),
+        ("text-other, unknown language", unknown_language(cleaner)), ("html, unknown language", unknown_language(cleaner)),
+    ):  # fmt: skip
+        s = gold_scores(c, rendering.split(",")[0])
+        f1 = "/".join(f"{s['lines']['per_class'][k]['f1']:.3f}" for k in CLASSES)
         print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
               f"({s['pages'][0]} / {s['pages'][1]} pages)")  # fmt: skip
     if args.peers:

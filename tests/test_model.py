@@ -341,6 +341,23 @@ def test_precleaned_copies_drop_only_boilerplate_lines():
     assert precleaned_copies([page], seed=0, share=0.0) == []
 
 
+def test_pages_trained_as_an_unknown_language_read_no_word_list():
+    from cleaner.features import Lexicon, text_features
+    from cleaner.train import lines_of, matrix
+
+    page = {"rendering": "text-own", "lines": [{"text": t, "label": lab} for t, lab in (
+        ("Impressum | Kontakt", "boilerplate"), ("The minister spoke at length on Tuesday.", "body"))]}  # fmt: skip
+    vocab = ("the", "at", "on")
+    lexicon = Lexicon(("impressum", "minister"), np.array([[-2.0, -1.0, -1.0, 1.5], [1.0, -1.0, -1.0, -1.0]]))
+    X, y, pages, _ = matrix([page, page], vocab, "text", lexicon, unknown_words=frozenset({1}))
+    np.testing.assert_array_equal(X[:2], text_features(lines_of(page), vocab, lexicon=lexicon))
+    np.testing.assert_array_equal(X[2:], text_features(lines_of(page)))  # as if no word were known
+    names = feature_names()
+    assert X[1, names.index("vocab_words")] > 0 and X[3, names.index("vocab_words")] == 0
+    assert X[0, names.index("lexicon_words")] > 0 and X[2, names.index("lexicon_words")] == 0
+    assert y.tolist() == [3, 0, 3, 0] and pages.tolist() == [0, 0, 1, 1]
+
+
 def test_vocabulary_ties_are_broken_by_the_word():
     """A rerun in another process (other str hashes) must learn the same vocabulary."""
     from cleaner.train import learn_vocab
