@@ -706,7 +706,10 @@ class Workers:
             try:
                 with _stop_signals_held():
                     return self.pool.submit(_clean_group, task), self.generation
-            except BrokenProcessPool:  # the pool broke since the last look
+            # The pool broke since the last look. While it is breaking, submit may still try
+            # to start a worker in its place and fail on the pool's closed pipes (ValueError:
+            # bad value(s) in fds_to_keep) before it says BrokenProcessPool.
+            except (BrokenProcessPool, ValueError, OSError):
                 self._replace(self.generation)
 
     def results(self, submitted: tuple[Future, int], task: Task) -> list[dict]:

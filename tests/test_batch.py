@@ -648,6 +648,36 @@ def test_a_group_that_kills_a_fresh_worker_too_gets_error_records(monkeypatch):
     assert len(pools) == 3 and len(warnings) == 2 and workers.breaks_in_a_row == 0
 
 
+def test_a_pool_that_fails_to_start_a_worker_while_breaking_is_replaced(monkeypatch):
+    # Seen once in twenty runs of the worker-killing test: submit on a pool whose worker was
+    # just killed tried to start a new one on the pool's closed pipes (ValueError).
+    from concurrent.futures import Future
+
+    pools = []
+
+    class Pool:
+        def __init__(self):
+            self.breaking = not pools
+            pools.append(self)
+
+        def submit(self, _function, task):
+            if self.breaking:
+                raise ValueError("bad value(s) in fds_to_keep")
+            future = Future()
+            future.set_result([{"id": d.id, "text": "cleaned"} for d in task[0]])
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(batch.Workers, "_new_pool", lambda self: Pool())
+    warnings = []
+    workers = batch.Workers(2, {}, warnings.append)
+    task = ([batch.Document("a", None, "t:a", "x", "text")], False, 0.0)
+    assert workers.results(workers.submit(task), task) == [{"id": "a", "text": "cleaned"}]
+    assert len(pools) == 2 and len(warnings) == 1 and workers.breaks_in_a_row == 0
+
+
 @linux_only
 @pytest.mark.parametrize(
     "signum, whole_group, status, message",
