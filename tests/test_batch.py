@@ -615,29 +615,45 @@ def wait_for_workers(job: subprocess.Popen, count: int = 1) -> list[int]:
 linux_only = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 
 
-def test_a_group_that_kills_a_fresh_worker_too_gets_error_records(monkeypatch):
+def fake_pools(monkeypatch, outcome) -> list:
+    """Workers get stand-in pools: ``outcome(pool number, task)`` says what submitting a group
+    does: None cleans it, an exception is raised by submit, an exception class is what its
+    future holds. Returns the list of pools made."""
     from concurrent.futures import Future
-    from concurrent.futures.process import BrokenProcessPool
 
-    pools = []
+    pools: list = []
 
-    class Pool:  # the first pool has died under every group; later ones die under the killer's
+    class Pool:
         def __init__(self):
-            self.dead = not pools
+            self.number = len(pools)
             pools.append(self)
 
         def submit(self, _function, task):
+            result = outcome(self.number, task)
+            if isinstance(result, Exception):
+                raise result
             future = Future()
-            if self.dead or any(d.id == "killer" for d in task[0]):
-                future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
-            else:
+            if result is None:
                 future.set_result([{"id": d.id, "text": "cleaned"} for d in task[0]])
+            else:
+                future.set_exception(result("a child process terminated abruptly"))
             return future
 
         def shutdown(self, wait=True, cancel_futures=False):
             pass
 
     monkeypatch.setattr(batch.Workers, "_new_pool", lambda self: Pool())
+    return pools
+
+
+def test_a_group_that_kills_a_fresh_worker_too_gets_error_records(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    # The first pool has died under every group; later ones die under the killer's.
+    def outcome(pool: int, task) -> type | None:
+        return BrokenProcessPool if pool == 0 or any(d.id == "killer" for d in task[0]) else None
+
+    pools = fake_pools(monkeypatch, outcome)
     warnings = []
     workers = batch.Workers(2, {}, warnings.append)
     tasks = [([batch.Document(name, None, f"t:{name}", "x", "text")], False, 0.0) for name in ("a", "killer", "b")]
@@ -651,26 +667,7 @@ def test_a_group_that_kills_a_fresh_worker_too_gets_error_records(monkeypatch):
 def test_a_pool_that_fails_to_start_a_worker_while_breaking_is_replaced(monkeypatch):
     # Seen once in twenty runs of the worker-killing test: submit on a pool whose worker was
     # just killed tried to start a new one on the pool's closed pipes (ValueError).
-    from concurrent.futures import Future
-
-    pools = []
-
-    class Pool:
-        def __init__(self):
-            self.breaking = not pools
-            pools.append(self)
-
-        def submit(self, _function, task):
-            if self.breaking:
-                raise ValueError("bad value(s) in fds_to_keep")
-            future = Future()
-            future.set_result([{"id": d.id, "text": "cleaned"} for d in task[0]])
-            return future
-
-        def shutdown(self, wait=True, cancel_futures=False):
-            pass
-
-    monkeypatch.setattr(batch.Workers, "_new_pool", lambda self: Pool())
+    pools = fake_pools(monkeypatch, lambda pool, task: ValueError("bad value(s) in fds_to_keep") if pool == 0 else None)
     warnings = []
     workers = batch.Workers(2, {}, warnings.append)
     task = ([batch.Document("a", None, "t:a", "x", "text")], False, 0.0)
