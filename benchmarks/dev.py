@@ -105,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="also cleaner (shipped models) beside trafilatura on the dev pages' HTML (needs ../shared/data)")  # fmt: skip
     args = parser.parse_args(argv)
     cleaner = Cleaner(model=args.model, html_model=args.html_model)
+    blind = unknown_language(cleaner)
     print("rendering | line F1 body/comment/related/boilerplate | body token F1 gold pages / all dev pages")
-    for rendering, c in (
-        ("text-own", cleaner), ("text-other", cleaner), ("html", cleaner),
-        ("text-other, unknown language", unknown_language(cleaner)), ("html, unknown language", unknown_language(cleaner)),
+    for rendering, c, shown in (
+        ("text-own", cleaner, ""), ("text-other", cleaner, ""), ("html", cleaner, ""),
+        ("text-other", blind, ", unknown language"), ("html", blind, ", unknown language"),
     ):  # fmt: skip
-        s = gold_scores(c, rendering.split(",")[0])
+        s = gold_scores(c, rendering)
         f1 = "/".join(f"{s['lines']['per_class'][k]['f1']:.3f}" for k in CLASSES)
-        print(f"{rendering} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
+        print(f"{rendering}{shown} | {f1} | {s['body_tokens_gold_pages']:.3f} / {s['body_tokens_all_pages']:.3f} "
               f"({s['pages'][0]} / {s['pages'][1]} pages)")  # fmt: skip
     if args.peers:
         print("\nsystem | body tokens P / R / F1, all dev pages | hand-checked dev pages")

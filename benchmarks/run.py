@@ -112,10 +112,10 @@ def label_definition(pages) -> dict:
     import numpy as np
 
     from benchmarks.corpus import corpus_file
+    from benchmarks.dev import body_text
     from benchmarks.metrics import corpus_scores
     from cleaner import Cleaner
     from cleaner.api import headline_line
-    from cleaner.model import CLASSES
     from cleaner.train import iter_records, lines_of
 
     articles = {p.id: p.gold for p in pages}
@@ -134,7 +134,7 @@ def label_definition(pages) -> dict:
         lines = lines_of(rec)
         texts = [line["text"] for line in rec["lines"]]  # the non-blank lines, as lines_of's
         hand = np.array([line["label"] == "body" for line in rec["lines"]])
-        ours, article = "\n".join(t for t, k in zip(texts, hand) if k), articles[rec["id"]]
+        ours, article = body_text(rec["lines"]), articles[rec["id"]]
         P = c.predict(lines)
         if rec["rendering"] == "html":
             score("our labels (LABELS.md body lines)", texts, hand, ours, article)
@@ -142,10 +142,10 @@ def label_definition(pages) -> dict:
             if (first := headline_line(lines, hand)) is not None:
                 no_headline[first] = False
             score("our labels, without the headline", texts, no_headline, ours, article)
-            score("cleaner (html)", texts, P.argmax(axis=1) == CLASSES.index("body"), ours, article)
+            score("cleaner (html)", texts, c.kept(lines, P), ours, article)
             score("cleaner (html, no headline)", texts, c.kept(lines, P, headline=False), ours, article)
         else:
-            score("cleaner (text)", texts, P.argmax(axis=1) == CLASSES.index("body"), ours, article)
+            score("cleaner (text)", texts, c.kept(lines, P), ours, article)
     rows: dict[str, dict] = {}
     for (system, against), per_page in scores.items():
         s = corpus_scores(per_page)
