@@ -76,7 +76,7 @@ _PAGE_NAMES = (
 # .881 on our segmenter's text); retrained with them, the HTML model lost dev accuracy (body
 # tokens .954 against .965: its DOM features already tell teasers and a second article
 # apart). They come last, so HTML rows are the text rows' first columns.
-TEXT_ONLY_NAMES = ("topic_recurs", "topic_top", "reply_link")
+TEXT_ONLY_NAMES = ("topic_recurs", "topic_top", "reply_link", "same_opening", "same_closing")
 _TEXT_ONLY_WINDOW_NAMES = ("topic_recurs",)
 
 
@@ -658,6 +658,30 @@ def _topic_shares(inverse: np.ndarray, distinct_page: np.ndarray, word_line: np.
             np.bincount(word_line, weights=top[inverse] & is_long, minlength=n)[:n] / long_words)  # fmt: skip
 
 
+_NUMBER_KEY = np.int64(0x5BD1E995)  # every word with a digit, as one word: dates and counts vary
+
+
+def _repeated_ends(keys: np.ndarray, digit_words: np.ndarray, word_line: np.ndarray, first_word: np.ndarray,
+                   has_word: np.ndarray, page_of_line: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per line, how many other lines of its page open with the same two words, and how many
+    close with the same two (words with digits count as one word). The items of a template
+    (comment headers, teasers ending "... More info", price notes) share them; an article's
+    paragraphs rarely do."""
+    if len(keys) == 0:
+        return np.zeros(n), np.zeros(n)
+    keys = np.where(digit_words > 0, _NUMBER_KEY, keys).view(np.uint64)
+    last_word = np.searchsorted(word_line, np.arange(n), side="right") - 1
+    salt = page_of_line.astype(np.int64).view(np.uint64) * _PAGE_SALT.view(np.uint64)
+    counts = []
+    for one, other in ((first_word, first_word + 1), (last_word, last_word - 1)):
+        other = np.clip(other, 0, len(keys) - 1)
+        pair = np.where(word_line[other] == np.arange(n), keys[other], np.uint64(0))
+        key = (keys[np.clip(one, 0, len(keys) - 1)] * np.uint64(_HASH_BASE) + pair + salt).view(np.int64)
+        number, _ = _distinct(key)
+        counts.append(np.where(has_word, np.log1p(np.bincount(number)[number] - 1), 0.0))
+    return counts[0], counts[1]
+
+
 def _digits_per_word(bits: np.ndarray, ws: np.ndarray, we: np.ndarray) -> np.ndarray:
     """Digits in each word (word spans ``ws:we`` of the batch), from one running sum."""
     digits_before = np.zeros(len(bits) + 1, dtype=np.int32)
@@ -970,9 +994,10 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # A lone "Reply" under each reader comment, unlike the form that follows an article.
     reply_link = ((words == 1) & word_in(_REPLY_WORDS)[first_word]).astype(float) if len(ws) else np.zeros(n)
     topic_recurs, topic_top = _topic_shares(inverse, distinct_page, word_line, word_len, digit_words, prose, n)
+    same_opening, same_closing = _repeated_ends(keys, digit_words, word_line, first_word, has_word, page_of_line, n)
     width = len(TEXT_ONLY_NAMES)
     own = out[:, col : col + width]
-    col = _put_columns(out, col, (topic_recurs, topic_top, reply_link))
+    col = _put_columns(out, col, (topic_recurs, topic_top, reply_link, same_opening, same_closing))
     for offset in _NEIGHBOURS:
         pages.shift(own, offset, out=out[:, col : col + width])
         col += width

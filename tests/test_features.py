@@ -126,6 +126,24 @@ def test_topic_columns_tell_the_article_from_a_teaser_and_html_rows_leave_them_o
     np.testing.assert_array_equal(html_features(html)[:, : len(shared)], text_features(html)[:, : len(shared)])
 
 
+def test_template_columns_count_lines_of_the_page_that_open_or_close_alike():
+    page = (
+        "Price may be higher now. Price of 02.01.2023 12:53\n"  # dates and times count as one word
+        "Price may be higher now. Price of 03.01.2023 10:46\n"
+        "The council approved the budget on Tuesday after a long debate.\n"
+        "London Eye, the largest observation wheel ... More info\n"
+        "Windsor Castle and the State Apartments in a day ... More info\n"
+    )
+    names = feature_names()
+    X = text_features(segment_text(page))
+    opening, closing = X[:, names.index("same_opening")], X[:, names.index("same_closing")]
+    np.testing.assert_allclose(opening, [np.log(2), np.log(2), 0, 0, 0])
+    np.testing.assert_allclose(closing, [np.log(2), np.log(2), 0, np.log(2), np.log(2)])
+    # Another page's lines do not count: a page's rows are the same alone or in a batch.
+    lines, rows = concat_lines([segment_text(page), segment_text(page)])
+    np.testing.assert_allclose(text_features(lines, page=rows), np.vstack([X, X]), rtol=1e-12, atol=1e-12)
+
+
 # Words and characters the line-end and line-start columns look at, mixed at random.
 _PIECES = ["read more", "Read More", "more", "mehr", "weiterlesen", "continue reading", "leer más", "the", "1",
            "a", " ", "  ", ".", ":", ">", ")", "]", "…", "»", "›", '"', "”", "!", "-", "*", "•", "x" * 30]  # fmt: skip
