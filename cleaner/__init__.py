@@ -8,8 +8,34 @@
 ['boilerplate', 'blank', 'body']
 """
 
-from cleaner.api import Cleaner, LabeledLine, clean, label
-from cleaner.model import ModelError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cleaner.api import Cleaner, LabeledLine, clean, label
+    from cleaner.model import ModelError
 
 __all__ = ["Cleaner", "LabeledLine", "ModelError", "clean", "label"]
 __version__ = "0.1.0"
+
+# The public names load on first use: `python -m cleaner` then starts without numpy, and a
+# Ctrl-C while numpy loads reaches the command line, which ends quietly (exit 130).
+_HOME = {"Cleaner": "api", "LabeledLine": "api", "clean": "api", "label": "api", "ModelError": "model"}
+_SUBMODULES = ("api", "batch", "cues", "decode", "features", "model", "segment", "spark", "streams", "train")
+
+
+def __getattr__(name: str) -> object:
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"cleaner.{_HOME[name]}"), name)
+    elif name in _SUBMODULES:  # `import cleaner` then `cleaner.api`, as when the package imported it
+        value = importlib.import_module(f"cleaner.{name}")
+    else:
+        raise AttributeError(f"module 'cleaner' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

@@ -17,8 +17,13 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from cleaner import __version__
 from cleaner import decode as decoding
-from cleaner.model import CLASSES, ModelError
 from cleaner.streams import OutputError, display_name, standard_output, stdout_closed, write_all, writing
+
+try:  # numpy loads here, in the first tenth of a second: Ctrl-C then ends the run as later
+    from cleaner.model import CLASSES, ModelError
+except KeyboardInterrupt:
+    print("cleaner: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 if TYPE_CHECKING:
     from cleaner.segment import Lines

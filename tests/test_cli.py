@@ -218,3 +218,26 @@ def test_many_files_are_cleaned_together_with_each_files_own_output(tmp_path):
         for i, line in enumerate(cleaner.label(p.read_text(encoding="utf-8")))
     ]
     assert [(r["file"], r["index"], r["label"], r["text"]) for r in records] == expected_records
+
+
+def test_ctrl_c_while_numpy_loads_is_one_line_not_a_traceback():
+    # Ctrl-C in the first tenth of a second lands while numpy loads; an import hook that
+    # raises KeyboardInterrupt for numpy stands in for it, deterministically.
+    code = (
+        "import runpy, sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numpy':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        "runpy.run_module('cleaner', run_name='__main__', alter_sys=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=b"Some text.", capture_output=True, cwd=ROOT)
+    assert (out.returncode, out.stderr) == (130, b"cleaner: interrupted\n")
+
+
+def test_import_cleaner_loads_the_library_on_first_use():
+    # numpy loads with the first public name (or submodule) used, not with the package.
+    code = "import sys, cleaner; print('numpy' in sys.modules, cleaner.api.LABELS[0], cleaner.Cleaner.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT)
+    assert out.stdout == b"False body Cleaner\n", out.stderr
