@@ -662,7 +662,8 @@ _NUMBER_KEY = np.int64(0x5BD1E995)  # every word with a digit, as one word: date
 
 
 def _repeated_ends(keys: np.ndarray, digit_words: np.ndarray, word_line: np.ndarray, first_word: np.ndarray,
-                   has_word: np.ndarray, page_of_line: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                   last_word: np.ndarray, has_word: np.ndarray, page_of_line: np.ndarray,
+                   n: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Per line, how many other lines of its page open with the same two words, and how many
     close with the same two (words with digits count as one word). The items of a template
     (comment headers, teasers ending "... More info", price notes) share them; an article's
@@ -670,7 +671,6 @@ def _repeated_ends(keys: np.ndarray, digit_words: np.ndarray, word_line: np.ndar
     if len(keys) == 0:
         return np.zeros(n), np.zeros(n)
     keys = np.where(digit_words > 0, _NUMBER_KEY, keys).view(np.uint64)
-    last_word = np.searchsorted(word_line, np.arange(n), side="right") - 1
     salt = page_of_line.astype(np.int64).view(np.uint64) * _PAGE_SALT.view(np.uint64)
     counts = []
     for one, other in ((first_word, first_word + 1), (last_word, last_word - 1)):
@@ -934,7 +934,8 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     duplicate = (np.bincount(same_line)[same_line] > 1).astype(float)
 
     # Each line's first word (a line without words points at a word of another line).
-    first_word = np.minimum(np.searchsorted(word_line, np.arange(n)), max(len(ws) - 1, 0))
+    word_bounds = np.searchsorted(word_line, np.arange(n + 1))  # line i's words: word_bounds[i]:word_bounds[i + 1]
+    first_word = np.minimum(word_bounds[:-1], max(len(ws) - 1, 0))
     has_word = word_line[first_word] == np.arange(n) if len(ws) else np.zeros(n, dtype=bool)
     first_prefix = _first_prefix(low, ws, word_len, first_word, has_word)
     may_match = _rule_candidates(n, ws, word_line, first_word, has_word, first_prefix, bits, word_in)
@@ -994,7 +995,9 @@ def text_features(lines: Lines, vocab: tuple[str, ...] = (), page: np.ndarray | 
     # A lone "Reply" under each reader comment, unlike the form that follows an article.
     reply_link = ((words == 1) & word_in(_REPLY_WORDS)[first_word]).astype(float) if len(ws) else np.zeros(n)
     topic_recurs, topic_top = _topic_shares(inverse, distinct_page, word_line, word_len, digit_words, prose, n)
-    same_opening, same_closing = _repeated_ends(keys, digit_words, word_line, first_word, has_word, page_of_line, n)
+    same_opening, same_closing = _repeated_ends(
+        keys, digit_words, word_line, first_word, word_bounds[1:] - 1, has_word, page_of_line, n
+    )
     width = len(TEXT_ONLY_NAMES)
     own = out[:, col : col + width]
     col = _put_columns(out, col, (topic_recurs, topic_top, reply_link, same_opening, same_closing))
