@@ -61,15 +61,15 @@ HIDDEN = {"text": 32, "html": 64}
 # quarter cost the text model's comment and body lines more (line F1 -.02).
 UNKNOWN_WORDS_SHARE = {"text": 0.1, "html": 0.25}
 # The corpus's modern pages: news, blog and shop pages of recent years, the kind users clean
-# today (most other pages are years older). Their lines weigh MODERN_WEIGHT times more, by
-# model kind. Body tokens on dev's modern pages, seeds 0/1 (text: resiliparse's rendering):
+# today (most other pages are years older). Their lines weigh MODERN_WEIGHT times more in
+# both models. Body tokens on dev's modern pages, seeds 0/1 (text: resiliparse's rendering):
 # text, trafilatura-eval (31 pages) .916/.918 at 1, .922 at 2, .927/.925 at 3, .926 at 5;
 # readability-testset (17) .924/.930 at 1, .926/.923 at 3; all 522 dev pages .917/.915 at 1,
 # .918/.917 at 3. HTML at 1 -> 3: trafilatura-eval .958/.947 -> .961/.959, readability-testset
 # .928/.936 -> .942/.940, hand-checked dev pages .969/.965 -> .971/.967, all dev pages
 # .934/.934 -> .933/.929 (distant labels, mostly older pages).
 MODERN_DATASETS = ("trafilatura-eval", "readability-testset")
-MODERN_WEIGHT = {"text": 3.0, "html": 3.0}
+MODERN_WEIGHT = 3.0
 VALIDATION_FRACTION = 0.1  # of each network's lines, held out for early stopping
 # Lines each class needs in the data a network is fitted on: a network learns only the classes
 # it sees, and scikit-learn's stratified validation split needs a few lines of each.
@@ -503,13 +503,12 @@ def data_hash(paths: list[Path]) -> str:
 def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = None, max_iter: int = 40,
           renderings: tuple[str, ...] = TEXT_RENDERINGS, passes: int = 2, gold_weight: float = GOLD_WEIGHT,
           members: int = MEMBERS, precleaned_share: float = PRECLEANED_SHARE,
-          unknown_words_share: float | None = None, modern_weight: float | None = None) -> Model:  # fmt: skip
+          unknown_words_share: float | None = None, modern_weight: float = MODERN_WEIGHT) -> Model:  # fmt: skip
     """Train on corpus pages and write the model to ``out`` (plus ``out.sha256``). Lines of
     hand-checked pages (``"gold": true``) weigh ``gold_weight`` times as much as distantly
     labelled ones; a page's optional ``"weight"`` multiplies its lines' weight. ``hidden``:
     hidden units per network (default: :data:`HIDDEN` of the model's kind); lines of pages of
-    :data:`MODERN_DATASETS` weigh ``modern_weight`` times more (default: :data:`MODERN_WEIGHT`
-    of the model's kind);
+    :data:`MODERN_DATASETS` weigh ``modern_weight`` times more;
     ``unknown_words_share``: see :data:`UNKNOWN_WORDS_SHARE` (default: the model kind's)."""
     import sklearn
 
@@ -529,7 +528,6 @@ def train(paths: list[Path], out: Path, *, seed: int = 0, hidden: int | None = N
     kind = kinds.pop()
     hidden = HIDDEN[kind] if hidden is None else hidden
     unknown_words_share = UNKNOWN_WORDS_SHARE[kind] if unknown_words_share is None else unknown_words_share
-    modern_weight = MODERN_WEIGHT[kind] if modern_weight is None else modern_weight
     vocab = learn_vocab(records)
     lexicon = learn_lexicon(records)
     records = with_windows(records, seed=seed) + precleaned_copies(records, seed=seed, share=precleaned_share)
@@ -604,9 +602,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unknown-words-share", type=float, default=None,
                         help="share of the pages trained on as if no word were in the vocabulary or lexicon "
                              f"(default: {UNKNOWN_WORDS_SHARE['text']} text, {UNKNOWN_WORDS_SHARE['html']} html)")  # fmt: skip
-    parser.add_argument("--modern-weight", type=float, default=None,
-                        help=f"weight of the lines of pages of {', '.join(MODERN_DATASETS)} (default: "
-                             f"{MODERN_WEIGHT['text']:g} text, {MODERN_WEIGHT['html']:g} html)")  # fmt: skip
+    parser.add_argument("--modern-weight", type=float, default=MODERN_WEIGHT,
+                        help=f"weight of the lines of pages of {', '.join(MODERN_DATASETS)} (default: %(default)g)")  # fmt: skip
     parser.add_argument("--precleaned-share", type=float, default=PRECLEANED_SHARE,
                         help="share of the text pages also trained on without their boilerplate lines")  # fmt: skip
     parser.add_argument(
