@@ -1018,6 +1018,32 @@ _CONTEXT_PAGE_NAMES = ("log_since_comment_cue", "log_since_related_cue")
 _CONTEXT_PAGE_COLS = [feature_names().index(name) for name in _CONTEXT_PAGE_NAMES]
 
 
+def run_share(values: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
+    """For each row, the largest sum of ``values`` over a run of consecutive rows of its page
+    that includes the row, as a share of the page's largest run sum (rows of a page whose
+    every run sums to 0 or less get 1). ``page`` numbers the page of every row, as in
+    :func:`text_features`.
+
+    >>> run_share(np.array([2.0, -1.0, 3.0, -9.0, 1.0])).tolist()
+    [1.0, 1.0, 1.0, -1.0, 0.25]
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    pages = _Pages(np.zeros(n, dtype=np.int64) if page is None else page)
+    sums = np.zeros(n + 1)
+    np.cumsum(values, out=sums[1:])  # sums[i]: the rows before row i
+    # A run through row i sums to sums[j + 1] - sums[k], k <= i <= j. Both extremes are running
+    # ones that restart on every page: shifting each page below the ones before it (by more
+    # than the whole batch's spread) restarts a running minimum or maximum for free.
+    offset = pages.of_row * (2 * float(np.abs(values).sum()) + 1)
+    lowest = np.minimum.accumulate(sums[:-1] - offset) + offset
+    highest = np.maximum.accumulate((sums[1:] - offset)[::-1])[::-1] + offset
+    best = highest - lowest
+    page_best = np.maximum.reduceat(best, pages.starts)[pages.of_row]
+    return np.where(page_best > 0, best / np.where(page_best > 0, page_best, 1.0), 1.0)
+
+
 def related_cue_nearer(X: np.ndarray) -> np.ndarray:
     """Rows whose nearest cue heading above is a related one ("You May Also Like") rather
     than a comment one ("Leave a Reply"), from the rows of :func:`text_features`: teasers

@@ -279,3 +279,24 @@ def test_a_sentence_first_or_a_lone_line_is_not_taken_for_a_headline():
     assert cleaner.clean(lone, headline=False) == cleaner.clean(lone) == lone
     # Keeping only comments, headline=False has nothing to do.
     assert cleaner.clean(ARTICLE, keep=("comment",), headline=False) == cleaner.clean(ARTICLE, keep=("comment",))
+
+
+def test_run_step_takes_body_only_from_lines_apart_from_the_main_run():
+    from cleaner.api import body_in_main_runs
+    from cleaner.features import BASE_NAMES
+
+    # An article of three paragraphs, a long teaser list, then a second article's paragraph
+    # (long enough to be body on its own); a second page with only the same paragraph.
+    words = [50, 60, 40, 200, 30, 30]
+    X = np.zeros((6, len(BASE_NAMES)))
+    X[:, BASE_NAMES.index("log_words")] = np.log1p(words)
+    body, teasers = [0.9, 0.02, 0.03, 0.05], [0.01, 0.01, 0.9, 0.08]
+    second = [0.9, 0.02, 0.06, 0.02]
+    P = np.array([body, body, body, teasers, second, second])
+    page = np.array([0, 0, 0, 0, 0, 1])
+    out = body_in_main_runs(X, P, page)
+    assert out[:3].argmax(axis=1).tolist() == [0, 0, 0] and np.array_equal(out[:4], P[:4])
+    assert out[4].argmax() == cleaner.api.LABELS.index("related")  # its body share moved to the runner-up
+    assert np.allclose(out[4], [0.0, 0.02, 0.96, 0.02])
+    assert np.array_equal(out[5], P[5])  # alone on its page, it is that page's main run
+    assert np.allclose(out.sum(axis=1), 1.0)

@@ -335,3 +335,21 @@ def test_a_cue_rule_without_first_words_is_run_on_every_line_that_can_start_it(m
     finally:
         features._cue_words.cache_clear()
     assert X[:, feature_names().index("byline")].tolist() == [1.0, 0.0]
+
+
+def _run_share_by_brute_force(values: list[float]) -> list[float]:
+    best = [
+        max(sum(values[a : b + 1]) for a in range(i + 1) for b in range(i, len(values))) for i in range(len(values))
+    ]
+    top = max(best)
+    return [b / top if top > 0 else 1.0 for b in best]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(-50, 50), min_size=1, max_size=25), min_size=1, max_size=5))
+def test_run_share_is_each_rows_best_run_against_its_pages_best(pages):
+    values = np.array([v for page in pages for v in page], dtype=float)
+    page = np.repeat(np.arange(len(pages)), [len(p) for p in pages])
+    got = features.run_share(values, page)
+    expected = [s for p in pages for s in _run_share_by_brute_force([float(v) for v in p])]
+    assert np.allclose(got, expected)  # pages apart: a run never crosses into the next page
