@@ -118,8 +118,9 @@ class Cleaner:
         """Class probabilities of the non-blank lines (rows in line order, columns
         ``LABELS``). HTML lines (with their DOM context) go to the HTML model, plain text
         lines to the text model. Inputs longer than two pages of PAGE_LINES lines are read in
-        windows of about PAGE_LINES, cut where a paragraph starts: each is read as a page,
-        and memory stays bounded.
+        windows of about PAGE_LINES, cut where a paragraph starts: each is read as a page
+        (save text mode's run test, :func:`body_in_main_runs`, which needs a whole page), and
+        memory stays bounded.
 
         >>> c = Cleaner()
         >>> c.predict(c.segment("Home | News\\n\\nThe council met on Tuesday.")).shape
@@ -129,7 +130,9 @@ class Cleaner:
             return self._predict(lines)
         parts = []
         for start, stop in _windows(lines.block, PAGE_LINES):
-            parts.append(self._predict(lines.window(start, stop)))
+            # A window is not a page (it may start in one article's tail, or hold several
+            # pasted pages): no page-level run test.
+            parts.append(self._predict(lines.window(start, stop), whole_pages=False))
         return np.vstack(parts)
 
     def predict_many(self, pages: list[Lines]) -> list[np.ndarray]:
@@ -169,7 +172,7 @@ class Cleaner:
         for i, part in zip(group, np.split(P, rows[:-1])):
             out[i] = part
 
-    def _predict(self, lines: Lines, page: np.ndarray | None = None) -> np.ndarray:
+    def _predict(self, lines: Lines, page: np.ndarray | None = None, *, whole_pages: bool = True) -> np.ndarray:
         if lines.dom is not None:
             model = self.html_model
             X = features.html_features(lines, model.vocab, page, lexicon=model.lexicon, dtype=np.float32, order="F")
@@ -186,7 +189,8 @@ class Cleaner:
             P = network.predict_proba(features.context_features(X, P, page=rows_page, groups=groups, dtype=np.float32))
         if lines.dom is not None:
             return P
-        return body_in_main_runs(X, teasers_under_their_heading(X, P), rows_page)
+        P = teasers_under_their_heading(X, P)
+        return body_in_main_runs(X, P, rows_page) if whole_pages else P
 
     def kept(self, lines: Lines, P: np.ndarray, *, keep: Iterable[str] | None = None,
              threshold: float | None = None, headline: bool | None = None) -> np.ndarray:  # fmt: skip

@@ -300,3 +300,21 @@ def test_run_step_takes_body_only_from_lines_apart_from_the_main_run():
     assert np.allclose(out[4], [0.0, 0.02, 0.96, 0.02])
     assert np.array_equal(out[5], P[5])  # alone on its page, it is that page's main run
     assert np.allclose(out.sum(axis=1), 1.0)
+
+
+def test_the_run_test_reads_whole_pages_only(monkeypatch):
+    # A window of a long text may start in the tail of one article or hold several pasted
+    # pages: the page-level run test would drop such a tail, so windows go without it.
+    from cleaner.api import PAGE_LINES
+
+    pages_tested = []
+    real = cleaner.api.body_in_main_runs
+    monkeypatch.setattr(
+        cleaner.api, "body_in_main_runs", lambda X, P, page: pages_tested.append(len(P)) or real(X, P, page)
+    )
+    c = Cleaner()
+    c.label(ARTICLE)
+    assert pages_tested == [sum(1 for t in ARTICLE.split("\n") if t.strip())]  # one page: its non-blank lines
+    pages_tested.clear()
+    c.label((ARTICLE + "\n") * (3 * PAGE_LINES // ARTICLE.count("\n")))  # read in windows
+    assert pages_tested == []
