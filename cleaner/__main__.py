@@ -136,7 +136,9 @@ def _pieces(name: str, stream: BinaryIO, mode: str) -> Iterator[tuple[str, str]]
         carry += decoder.decode(chunk)
         end = end or ("\n" if "\n" in carry or "\r" not in carry else "\r")
         lines = carry.split(end)
-        while len(lines) > PIECE_LINES + 1:
+        # A piece goes out only while a whole piece stays behind, so the last one is never a
+        # short tail: a short text is read as one page, and a tail is not a page.
+        while len(lines) > 2 * PIECE_LINES:
             cut = PIECE_LINES
             for back in range(min(2000, cut)):  # a blank line near the cut keeps paragraphs whole
                 if not lines[cut - back].strip():

@@ -159,6 +159,19 @@ def test_a_bad_html_model_fails_before_any_output(tmp_path):
     assert out.stderr.decode().count("\n") == 1 and "absent.npz" in out.stderr.decode()
 
 
+def test_a_large_texts_last_piece_is_a_whole_piece_not_a_short_tail(monkeypatch):
+    # A short piece would be read as one page (page-level steps and all); a tail is not a page.
+    from cleaner import __main__ as cli
+
+    monkeypatch.setattr(cli, "WHOLE_LIMIT", 4096)
+    monkeypatch.setattr(cli, "PIECE_LINES", 50)
+    for count in (101, 130, 149, 150, 151, 199, 260):
+        text = "".join(f"Line {i}: the council met again to approve the budget.\n" for i in range(count))
+        pieces = [piece for _, piece in cli._pieces("page.txt", io.BytesIO(text.encode()), "auto")]
+        assert "".join(pieces) == text
+        assert all(piece.count("\n") >= 50 for piece in pieces), (count, [p.count("\n") for p in pieces])
+
+
 def test_large_text_is_streamed_in_pieces(tmp_path):
     import cleaner
     from benchmarks.datasets import aeb_pages
