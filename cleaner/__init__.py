@@ -23,13 +23,19 @@ __version__ = "0.1.0"
 # The public names load on first use: `python -m cleaner` then starts without numpy, and a
 # Ctrl-C while numpy loads reaches the command line, which ends quietly (exit 130).
 _HOME = {"Cleaner": "api", "LabeledLine": "api", "clean": "api", "label": "api", "ModelError": "model"}
-_SUBMODULES = ("api", "batch", "cues", "decode", "features", "model", "segment", "spark", "streams", "train")
+
+
+def _submodules() -> set[str]:
+    import pkgutil  # only when a name is missing: not at start-up
+
+    return {module.name for module in pkgutil.iter_modules(__path__)}
 
 
 def __getattr__(name: str) -> object:
     if name in _HOME:
         value = getattr(importlib.import_module(f"cleaner.{_HOME[name]}"), name)
-    elif name in _SUBMODULES:  # `import cleaner` then `cleaner.api`, as when the package imported it
+    elif not name.startswith("_") and name in _submodules():
+        # `import cleaner` then `cleaner.api`, as when the package imported its submodules
         value = importlib.import_module(f"cleaner.{name}")
     else:
         raise AttributeError(f"module 'cleaner' has no attribute {name!r}")
