@@ -269,19 +269,14 @@ _BODY, _COMMENT, _RELATED = LABELS.index("body"), LABELS.index("comment"), LABEL
 
 
 def teasers_under_their_heading(X: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """Text mode's last step: a line called a comment whose nearest cue heading above is a
-    related one ("You May Also Like" after a "Leave a Reply") is a teaser; its comment
-    probability moves to related. Plain text has no DOM regions to tell a thread from a
+    """Text mode's step after the model: a line called a comment whose nearest cue heading
+    above is a related one ("You May Also Like" after a "Leave a Reply") is a teaser; its
+    comment probability moves to related. Plain text has no DOM regions to tell a thread from a
     teaser list (HTML mode has, and does without this step). On the held-out gold pages it
     is neutral (comment F1 +0.004, related -0.001); it keeps teaser lists that follow a
     comment form related."""
     move = features.related_cue_nearer(X) & (P.argmax(axis=1) == _COMMENT)
-    if not move.any():
-        return P
-    P = P.copy()
-    P[move, _RELATED] += P[move, _COMMENT]
-    P[move, _COMMENT] = 0.0
-    return P
+    return _moved(P, np.flatnonzero(move), _COMMENT, _RELATED)
 
 
 # Text mode's run test: a line's words count for the body by how much likelier than not the
@@ -311,16 +306,20 @@ def body_in_main_runs(X: np.ndarray, P: np.ndarray, page: np.ndarray | None = No
     if not body.any():
         return P
     words = np.expm1(X[:, _LOG_WORDS].astype(float))
-    move = body & (features.run_share((P[:, _BODY] - _RUN_MARGIN) * words, page) < _RUN_SHARE)
-    if not move.any():
-        return P
-    P = P.copy()
-    rows = np.flatnonzero(move)
+    rows = np.flatnonzero(body & (features.run_share((P[:, _BODY] - _RUN_MARGIN) * words, page) < _RUN_SHARE))
     others = P[rows].copy()
     others[:, _BODY] = -1.0
-    runner_up = others.argmax(axis=1)
-    P[rows, runner_up] += P[rows, _BODY]
-    P[rows, _BODY] = 0.0
+    return _moved(P, rows, _BODY, others.argmax(axis=1))
+
+
+def _moved(P: np.ndarray, rows: np.ndarray, source: int, target: int | np.ndarray) -> np.ndarray:
+    """``P`` with the ``source`` class probability of ``rows`` moved to their ``target`` class
+    (one for all rows, or one per row); ``P`` itself when no row moves."""
+    if len(rows) == 0:
+        return P
+    P = P.copy()
+    P[rows, target] += P[rows, source]
+    P[rows, source] = 0.0
     return P
 
 
